@@ -1,0 +1,115 @@
+//! Typed configuration read from environment variables. Every variable is documented in the README's
+//! configuration table; a malformed value stops the process at start with the variable's name.
+
+use std::{fmt::Display, str::FromStr, time::Duration};
+
+/// A configuration value that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {name} is required")]
+    Missing { name: String },
+    #[error("environment variable {name} has an invalid value: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+/// Reads `name`, or `default` when it is unset or empty.
+pub fn var_or<T>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(raw) if !raw.trim().is_empty() => parse(name, raw.trim()),
+        _ => Ok(default),
+    }
+}
+
+/// Reads `name`, which must be set.
+pub fn required<T>(name: &str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(raw) if !raw.trim().is_empty() => parse(name, raw.trim()),
+        _ => Err(ConfigError::Missing { name: name.to_owned() }),
+    }
+}
+
+/// Reads `name` if it is set.
+pub fn optional<T>(name: &str) -> Result<Option<T>, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(raw) if !raw.trim().is_empty() => parse(name, raw.trim()).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn parse<T>(name: &str, raw: &str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name: name.to_owned(), reason: e.to_string() })
+}
+
+/// Settings every HTTP service shares.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// `INVENTORY_HOST`: address to bind (default 127.0.0.1).
+    pub host: String,
+    /// `INVENTORY_PORT`: port to bind; 0 picks a free one.
+    pub port: u16,
+    /// `INVENTORY_HTTP_WORKERS`: actix worker threads per instance.
+    pub workers: usize,
+    /// `INVENTORY_SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests get after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// `DATABASE_URL`: this service's own PostgreSQL role.
+    pub database_url: String,
+    /// `INVENTORY_DB_POOL_SIZE`.
+    pub db_pool_size: u32,
+    /// `INVENTORY_DB_POOL_TIMEOUT_MS`: waiting longer for a connection answers 503.
+    pub db_pool_timeout: Duration,
+    /// `REDIS_URL`.
+    pub redis_url: String,
+    /// `INVENTORY_REDIS_POOL_SIZE`.
+    pub redis_pool_size: u32,
+    /// `INVENTORY_REDIS_TIMEOUT_MS`: a Redis call slower than this is treated as an outage.
+    pub redis_timeout: Duration,
+    /// `INVENTORY_JWT_PUBLIC_KEY_FILES`: comma-separated PEM files of the keys that verify access tokens.
+    pub jwt_public_key_files: Vec<String>,
+    /// `INVENTORY_JWT_ISSUER`.
+    pub jwt_issuer: String,
+    /// `INVENTORY_JWT_AUDIENCE`.
+    pub jwt_audience: String,
+}
+
+impl ServiceConfig {
+    /// Reads the shared settings from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let key_files: String = required("INVENTORY_JWT_PUBLIC_KEY_FILES")?;
+        Ok(Self {
+            host: var_or("INVENTORY_HOST", "127.0.0.1".to_owned())?,
+            port: var_or("INVENTORY_PORT", 0)?,
+            workers: var_or("INVENTORY_HTTP_WORKERS", 2)?,
+            shutdown_timeout: Duration::from_secs(var_or("INVENTORY_SHUTDOWN_TIMEOUT_SECS", 30)?),
+            database_url: required("DATABASE_URL")?,
+            db_pool_size: var_or("INVENTORY_DB_POOL_SIZE", 16)?,
+            db_pool_timeout: Duration::from_millis(var_or("INVENTORY_DB_POOL_TIMEOUT_MS", 2_000)?),
+            redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
+            redis_pool_size: var_or("INVENTORY_REDIS_POOL_SIZE", 16)?,
+            redis_timeout: Duration::from_millis(var_or("INVENTORY_REDIS_TIMEOUT_MS", 250)?),
+            jwt_public_key_files: key_files.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            jwt_issuer: var_or("INVENTORY_JWT_ISSUER", "inventory-auth".to_owned())?,
+            jwt_audience: var_or("INVENTORY_JWT_AUDIENCE", "inventory".to_owned())?,
+        })
+    }
+
+    /// The `host:port` to bind.
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}

@@ -1,0 +1,46 @@
+//! The PostgreSQL pool (diesel-async over bb8, no libpq) and its error mapping.
+
+use std::time::Duration;
+
+use diesel_async::{
+    AsyncPgConnection,
+    pooled_connection::{AsyncDieselConnectionManager, PoolError},
+};
+
+use crate::ApiError;
+
+/// A pool of async PostgreSQL connections.
+pub type PgPool = bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+/// One connection checked out of [`PgPool`].
+pub type PgConn<'a> = bb8::PooledConnection<'a, AsyncDieselConnectionManager<AsyncPgConnection>>;
+
+/// Builds the pool without connecting: a service starts while the database is down and reports it
+/// on `/readyz`; requests answer 503 until it is back.
+pub fn build_pg_pool(url: &str, max_size: u32, timeout: Duration) -> PgPool {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    bb8::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .idle_timeout(Some(Duration::from_secs(300)))
+        // Drops connections that broke during a database restart instead of handing them out.
+        .test_on_check_out(true)
+        .build_unchecked(manager)
+}
+
+/// Checks a connection out of the pool; a timeout or a failed connect answers 503.
+pub async fn conn(pool: &PgPool) -> Result<PgConn<'_>, ApiError> {
+    pool.get().await.map_err(ApiError::from)
+}
+
+impl From<bb8::RunError<PoolError>> for ApiError {
+    fn from(e: bb8::RunError<PoolError>) -> Self {
+        match e {
+            bb8::RunError::TimedOut => ApiError::Unavailable("the database is busy; try again".into()),
+            bb8::RunError::User(err) => {
+                tracing::error!(error = %err, "database connection failed");
+                ApiError::Unavailable("the database is unavailable".into())
+            }
+        }
+    }
+}

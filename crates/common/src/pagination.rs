@@ -1,0 +1,85 @@
+//! Keyset pagination: `?limit=&cursor=` in, `{items, next_cursor}` out.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ApiError;
+
+/// The default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// The largest page a client may ask for.
+pub const MAX_LIMIT: i64 = 500;
+
+/// A page of a list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows: the extra row only says that there is more.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        let next_cursor = if has_more { rows.last().map(cursor_of) } else { None };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// Validated `limit` and `cursor` query parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    /// Checks `limit` (1..=500, default 50) and a cursor that must be one this API handed out.
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(Uuid::parse_str(c).map_err(|_| ApiError::field("cursor", "is not a cursor returned by this API"))?),
+        };
+        Ok(Self { limit, after })
+    }
+}
+
+/// The raw query parameters, for `web::Query`.
+#[derive(Debug, Deserialize)]
+pub struct PageParams {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        PageRequest::parse(self.limit, self.cursor.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_bounds() {
+        assert!(PageRequest::parse(Some(0), None).is_err());
+        assert!(PageRequest::parse(Some(501), None).is_err());
+        assert_eq!(PageRequest::parse(None, None).map(|p| p.limit).ok(), Some(50));
+        assert!(PageRequest::parse(Some(10), Some("nope")).is_err());
+    }
+
+    #[test]
+    fn next_cursor_only_when_more() {
+        let page = Page::from_rows(vec![1, 2, 3], 2, |n| n.to_string());
+        assert_eq!(page.items, vec![1, 2]);
+        assert_eq!(page.next_cursor.as_deref(), Some("2"));
+        let last = Page::from_rows(vec![1, 2], 2, |n| n.to_string());
+        assert_eq!(last.next_cursor, None);
+    }
+}

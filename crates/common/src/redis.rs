@@ -1,0 +1,19 @@
+//! The Redis pool (bb8-redis, the same bb8 as the database pool).
+
+use std::time::Duration;
+
+use bb8_redis::RedisConnectionManager;
+
+/// A pool of multiplexed Redis connections.
+pub type RedisPool = bb8::Pool<RedisConnectionManager>;
+
+/// Builds the pool without connecting; callers treat Redis as optional where they can (the cache)
+/// and bound every call by a short timeout so an outage degrades instead of stalling requests.
+pub fn build_redis_pool(url: &str, max_size: u32, timeout: Duration) -> Result<RedisPool, redis::RedisError> {
+    let manager = RedisConnectionManager::new(url)?;
+    Ok(bb8::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(timeout)
+        .test_on_check_out(false)
+        .build_unchecked(manager))
+}

@@ -1,0 +1,39 @@
+//! The `audit_log` table: one row per catalog or user-administration mutation, written in the same
+//! transaction as the change, and mirrored as a structured `audit` log line.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::audit_log;
+
+/// One audited mutation.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditRecord<'a> {
+    pub id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<&'a str>,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: Option<Uuid>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Writes the record (call it inside the transaction of the change it describes).
+pub async fn record(conn: &mut AsyncPgConnection, rec: NewAuditRecord<'_>) -> QueryResult<()> {
+    tracing::info!(
+        target: "audit",
+        actor_id = ?rec.actor_id,
+        actor_role = rec.actor_role,
+        action = rec.action,
+        entity = rec.entity,
+        entity_id = ?rec.entity_id,
+        request_id = rec.request_id,
+        outcome = "success",
+        "audit"
+    );
+    diesel::insert_into(audit_log::table).values(&rec).execute(conn).await.map(drop)
+}

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# The local stack: private PostgreSQL, Redis and nginx processes plus the services, with all state
+# under one folder of the repo. Everything started is recorded by PID and stopped by PID.
+#
+#   stack.sh up      install what is missing, start what is not running, migrate, wait until ready
+#   stack.sh down    stop what `up` started (keeps the data)
+#   stack.sh clean   down, then remove the state folder
+#   stack.sh status  what is running
+#   stack.sh logs    where the logs are
+#
+# Settings (environment): STACK (name, default dev), STATE_DIR, PG_PORT, REDIS_PORT, GATEWAY_PORT,
+# SERVICE_PORT_BASE, AUTH_INSTANCES, CATALOG_INSTANCES, STOCK_INSTANCES, LEDGER_INSTANCES, BIN_DIR,
+# PG_FAST (1: no fsync, for throwaway test stacks), and the services' own variables (README).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STACK="${STACK:-dev}"
+STATE_DIR="${STATE_DIR:-$ROOT/.state/$STACK}"
+PG_PORT="${PG_PORT:-55432}"
+REDIS_PORT="${REDIS_PORT:-56379}"
+GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+SERVICE_PORT_BASE="${SERVICE_PORT_BASE:-18100}"
+AUTH_INSTANCES="${AUTH_INSTANCES:-2}"
+CATALOG_INSTANCES="${CATALOG_INSTANCES:-2}"
+STOCK_INSTANCES="${STOCK_INSTANCES:-2}"
+LEDGER_INSTANCES="${LEDGER_INSTANCES:-1}"
+BIN_DIR="${BIN_DIR:-$ROOT/target/debug}"
+PG_FAST="${PG_FAST:-0}"
+READY_TIMEOUT="${READY_TIMEOUT:-60}"
+
+PG_DATA="$STATE_DIR/postgres"
+PG_RUN="$STATE_DIR/run"
+PIDS="$STATE_DIR/pids"
+LOGS="$STATE_DIR/logs"
+KEYS="$STATE_DIR/keys"
+SECRETS="$STATE_DIR/secrets.env"
+ENV_FILE="$STATE_DIR/stack.env"
+NGINX_DIR="$STATE_DIR/nginx"
+
+log() { printf '[stack:%s] %s\n' "$STACK" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pg_bin() {
+    local dir
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        [ -x "$dir/$1" ] && { echo "$dir/$1"; return; }
+    done
+    command -v "$1" || true
+}
+
+# --- packages ---------------------------------------------------------------------------------
+ensure_packages() {
+    local missing=()
+    [ -n "$(pg_bin initdb)" ] || missing+=(postgresql)
+    command -v psql >/dev/null || missing+=(postgresql-client)
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v curl >/dev/null || missing+=(curl)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]} from the system packages"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+nginx_bin() { command -v nginx || echo /usr/sbin/nginx; }
+
+# --- helpers ----------------------------------------------------------------------------------
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pid_of() { [ -f "$1" ] && head -n1 "$1" | tr -dc '0-9' || true; }
+
+random_secret() { openssl rand -hex 24; }
+
+# Runs a command as the unprivileged owner of the PostgreSQL data (initdb refuses root).
+as_pg_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+load_secrets() {
+    if [ ! -f "$SECRETS" ]; then
+        umask 077
+        {
+            echo "PG_SUPERUSER_PASSWORD=$(random_secret)"
+            for svc in auth catalog stock ledger; do echo "PG_${svc^^}_PASSWORD=$(random_secret)"; done
+            echo "ADMIN_PASSWORD=${INVENTORY_ADMIN_PASSWORD:-$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)}"
+        } >"$SECRETS"
+        umask 022
+    fi
+    # shellcheck disable=SC1090
+    . "$SECRETS"
+    ADMIN_USERNAME="${INVENTORY_ADMIN_USERNAME:-admin}"
+    ADMIN_PASSWORD="${INVENTORY_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+start_postgres() {
+    mkdir -p "$PG_RUN"
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
+        touch "$LOGS/postgres.log"
+        chown postgres "$PG_RUN" "$LOGS/postgres.log"
+    fi
+    if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+        log "initialising PostgreSQL in $PG_DATA"
+        mkdir -p "$PG_DATA"
+        [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
+        local pwfile="$STATE_DIR/.pgpw"
+        printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$pwfile"
+        [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+        as_pg_owner "$(pg_bin initdb)" -D "$PG_DATA" -U inventory --pwfile="$pwfile" \
+            --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
+            || die "initdb failed (see $LOGS/initdb.log)"
+        rm -f "$pwfile"
+        {
+            echo "listen_addresses = '127.0.0.1'"
+            echo "unix_socket_directories = '$PG_RUN'"
+            echo "max_connections = 400"
+            echo "shared_buffers = 256MB"
+            echo "log_min_duration_statement = 1000"
+            if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
+        } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
+    fi
+    local pid; pid="$(pid_of "$PG_DATA/postmaster.pid")"
+    if alive "$pid"; then log "PostgreSQL already running (pid $pid)"; return; fi
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_pg_owner "$(pg_bin pg_ctl)" -D "$PG_DATA" -l "$LOGS/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
+        || die "PostgreSQL did not start (see $LOGS/postgres.log)"
+    pid_of "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"
+}
+
+psql_super() {
+    PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U inventory "$@"
+}
+
+SUPER_URL() { echo "postgres://inventory:$PG_SUPERUSER_PASSWORD@127.0.0.1:$PG_PORT/$1"; }
+ROLE_URL() { local pw="PG_${1^^}_PASSWORD"; echo "postgres://inventory_$1:${!pw}@127.0.0.1:$PG_PORT/inventory"; }
+
+migrate() {
+    local db
+    for db in inventory inventory_template; do
+        if [ "$(psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+            psql_super -d postgres -c "CREATE DATABASE $db"
+        fi
+        log "migrating $db"
+        DATABASE_URL="$(SUPER_URL "$db")" "$BIN_DIR/inventory-migrate" >>"$LOGS/migrate.log" 2>&1 \
+            || die "migration of $db failed (see $LOGS/migrate.log)"
+    done
+    # Tests clone per-test databases from the template; mark it so.
+    psql_super -d postgres -c "ALTER DATABASE inventory_template WITH IS_TEMPLATE true ALLOW_CONNECTIONS false" >/dev/null
+    local svc pw
+    for svc in auth catalog stock ledger; do
+        pw="PG_${svc^^}_PASSWORD"
+        psql_super -d postgres -c "ALTER ROLE inventory_$svc WITH LOGIN PASSWORD '${!pw}'" >/dev/null
+    done
+}
+
+# --- Redis ------------------------------------------------------------------------------------
+start_redis() {
+    local pid; pid="$(pid_of "$PIDS/redis.pid")"
+    if alive "$pid"; then log "Redis already running (pid $pid)"; return; fi
+    mkdir -p "$STATE_DIR/redis"
+    log "starting Redis on 127.0.0.1:$REDIS_PORT (AOF everysec)"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE_DIR/redis" \
+        --appendonly yes --appendfsync everysec --save "" --daemonize yes \
+        --pidfile "$PIDS/redis.pid" --logfile "$LOGS/redis.log" >/dev/null
+    local i
+    for i in $(seq 1 50); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    die "Redis did not start (see $LOGS/redis.log)"
+}
+
+# --- keys -------------------------------------------------------------------------------------
+ensure_keys() {
+    mkdir -p "$KEYS"
+    if [ ! -f "$KEYS/jwt-private.pem" ]; then
+        log "generating the Ed25519 token-signing key pair"
+        (umask 077; openssl genpkey -algorithm ed25519 -out "$KEYS/jwt-private.pem")
+        openssl pkey -in "$KEYS/jwt-private.pem" -pubout -out "$KEYS/jwt-public.pem"
+    fi
+}
+
+# --- services ---------------------------------------------------------------------------------
+# Port of instance $2 (1-based) of service $1.
+service_port() {
+    local offset
+    case "$1" in auth) offset=0 ;; catalog) offset=20 ;; stock) offset=40 ;; ledger) offset=60 ;; esac
+    echo $((SERVICE_PORT_BASE + offset + $2))
+}
+
+instances_of() {
+    case "$1" in auth) echo "$AUTH_INSTANCES" ;; catalog) echo "$CATALOG_INSTANCES" ;; stock) echo "$STOCK_INSTANCES" ;; ledger) echo "$LEDGER_INSTANCES" ;; esac
+}
+
+start_service() {
+    local svc="$1" n="$2" port name pid
+    port="$(service_port "$svc" "$n")"
+    name="$svc-$n"
+    pid="$(pid_of "$PIDS/$name.pid")"
+    if alive "$pid"; then return; fi
+    [ -x "$BIN_DIR/inventory-$svc" ] || die "$BIN_DIR/inventory-$svc is missing: build first (make build)"
+    (
+        export INVENTORY_PORT="$port" INVENTORY_HOST=127.0.0.1
+        export DATABASE_URL; DATABASE_URL="$(ROLE_URL "$svc")"
+        export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+        export INVENTORY_JWT_PUBLIC_KEY_FILES="$KEYS/jwt-public.pem"
+        export INVENTORY_JWT_PRIVATE_KEY_FILE="$KEYS/jwt-private.pem"
+        export INVENTORY_ADMIN_USERNAME="$ADMIN_USERNAME" INVENTORY_ADMIN_PASSWORD="$ADMIN_PASSWORD"
+        export INVENTORY_INSTANCE="$name"
+        export RUST_LOG="${RUST_LOG:-info}"
+        exec "$BIN_DIR/inventory-$svc" >>"$LOGS/$name.log" 2>&1
+    ) &
+    echo $! >"$PIDS/$name.pid"
+    log "started $name on 127.0.0.1:$port (pid $!)"
+}
+
+wait_ready() {
+    local url="$1" name="$2" deadline=$((SECONDS + READY_TIMEOUT))
+    until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+        [ $SECONDS -lt "$deadline" ] || die "$name is not ready at $url after ${READY_TIMEOUT}s (see $LOGS/$name.log)"
+        sleep 0.2
+    done
+}
+
+# --- gateway ----------------------------------------------------------------------------------
+upstream_lines() {
+    local svc="$1" n
+    for n in $(seq 1 "$(instances_of "$svc")"); do
+        printf '        server 127.0.0.1:%s max_fails=1 fail_timeout=5s;\n' "$(service_port "$svc" "$n")"
+    done
+}
+
+render_nginx() {
+    mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/conf"
+    [ "$(id -u)" = 0 ] && chown -R nobody "$NGINX_DIR/tmp"
+    local conf="$NGINX_DIR/conf/nginx.conf"
+    GATEWAY_RATE="${GATEWAY_RATE:-200r/s}" GATEWAY_BURST="${GATEWAY_BURST:-400}" \
+    python3 - "$ROOT/deploy/nginx/nginx.conf.template" "$conf" <<PY
+import os, sys
+src, dst = sys.argv[1], sys.argv[2]
+text = open(src).read()
+values = {
+    "GATEWAY_PORT": "$GATEWAY_PORT",
+    "STATE": "$NGINX_DIR",
+    "LOGS": "$LOGS",
+    "AUTH_SERVERS": """$(upstream_lines auth)""",
+    "CATALOG_SERVERS": """$(upstream_lines catalog)""",
+    "STOCK_SERVERS": """$(upstream_lines stock)""",
+    "RATE": os.environ["GATEWAY_RATE"],
+    "BURST": os.environ["GATEWAY_BURST"],
+}
+for key, value in values.items():
+    text = text.replace("{{" + key + "}}", value)
+open(dst, "w").write(text)
+PY
+    "$(nginx_bin)" -t -q -p "$NGINX_DIR" -c "$conf" 2>>"$LOGS/nginx-error.log" || die "the gateway config is invalid (see $LOGS/nginx-error.log)"
+}
+
+start_gateway() {
+    render_nginx
+    local pid; pid="$(pid_of "$PIDS/nginx.pid")"
+    if alive "$pid"; then
+        kill -HUP "$pid"
+        log "gateway reloaded (pid $pid)"
+        return
+    fi
+    "$(nginx_bin)" -p "$NGINX_DIR" -c "$NGINX_DIR/conf/nginx.conf" -g "pid $PIDS/nginx.pid;" 2>>"$LOGS/nginx-error.log"
+    log "gateway on http://127.0.0.1:$GATEWAY_PORT (pid $(pid_of "$PIDS/nginx.pid"))"
+}
+
+write_env_file() {
+    {
+        echo "GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT"
+        echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+        echo "INVENTORY_PG_SUPER_URL=$(SUPER_URL postgres)"
+        echo "INVENTORY_PG_HOST=127.0.0.1"
+        echo "INVENTORY_PG_PORT=$PG_PORT"
+        for svc in auth catalog stock ledger; do
+            local pw="PG_${svc^^}_PASSWORD"
+            echo "INVENTORY_PG_${svc^^}_PASSWORD=${!pw}"
+        done
+        echo "INVENTORY_JWT_PUBLIC_KEY_FILES=$KEYS/jwt-public.pem"
+        echo "INVENTORY_JWT_PRIVATE_KEY_FILE=$KEYS/jwt-private.pem"
+        echo "INVENTORY_ADMIN_USERNAME=$ADMIN_USERNAME"
+        echo "INVENTORY_ADMIN_PASSWORD=$ADMIN_PASSWORD"
+        echo "INVENTORY_STATE_DIR=$STATE_DIR"
+        echo "INVENTORY_BIN_DIR=$BIN_DIR"
+        for svc in auth catalog stock ledger; do
+            local ports="" n
+            for n in $(seq 1 "$(instances_of "$svc")"); do ports="$ports${ports:+,}$(service_port "$svc" "$n")"; done
+            echo "INVENTORY_${svc^^}_PORTS=$ports"
+        done
+    } >"$ENV_FILE"
+    chmod 600 "$ENV_FILE"
+}
+
+# --- commands ---------------------------------------------------------------------------------
+cmd_up() {
+    ensure_packages
+    mkdir -p "$STATE_DIR" "$PIDS" "$LOGS"
+    load_secrets
+    ensure_keys
+    start_postgres
+    start_redis
+    migrate
+    local svc n
+    for svc in auth catalog stock ledger; do
+        for n in $(seq 1 "$(instances_of "$svc")"); do start_service "$svc" "$n"; done
+    done
+    for svc in auth catalog stock ledger; do
+        for n in $(seq 1 "$(instances_of "$svc")"); do
+            wait_ready "http://127.0.0.1:$(service_port "$svc" "$n")/readyz" "$svc-$n"
+        done
+    done
+    start_gateway
+    wait_ready "http://127.0.0.1:$GATEWAY_PORT/auth/jwks.json" gateway
+    write_env_file
+    cat >&2 <<MSG
+
+  Inventory is up: http://127.0.0.1:$GATEWAY_PORT   (API docs: http://127.0.0.1:$GATEWAY_PORT/docs)
+  Log in:  curl -s -X POST http://127.0.0.1:$GATEWAY_PORT/auth/login -H 'Content-Type: application/json' \\
+             -d '{"username":"$ADMIN_USERNAME","password":"$ADMIN_PASSWORD"}'
+  Logs:    $LOGS        Stop: make down
+
+MSG
+}
+
+stop_pid() {
+    local name="$1" pid="$2" i
+    alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do alive "$pid" || { log "stopped $name (pid $pid)"; return 0; }; sleep 0.2; done
+    log "$name (pid $pid) did not stop in 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cmd_down() {
+    [ -d "$PIDS" ] || { log "nothing to stop"; return 0; }
+    local f name
+    [ -f "$PIDS/nginx.pid" ] && stop_pid nginx "$(pid_of "$PIDS/nginx.pid")"
+    for f in "$PIDS"/*.pid; do
+        [ -e "$f" ] || continue
+        name="$(basename "$f" .pid)"
+        case "$name" in nginx|redis|postgres) continue ;; esac
+        stop_pid "$name" "$(pid_of "$f")" &
+    done
+    wait
+    [ -f "$PIDS/redis.pid" ] && stop_pid redis "$(pid_of "$PIDS/redis.pid")"
+    [ -f "$PIDS/postgres.pid" ] && stop_pid postgres "$(pid_of "$PIDS/postgres.pid")"
+    rm -f "$PIDS"/*.pid
+}
+
+cmd_clean() {
+    cmd_down
+    rm -rf "$STATE_DIR"
+    log "removed $STATE_DIR"
+}
+
+cmd_status() {
+    [ -d "$PIDS" ] || { log "not started"; return 0; }
+    local f
+    for f in "$PIDS"/*.pid; do
+        [ -e "$f" ] || continue
+        if alive "$(pid_of "$f")"; then echo "running  $(basename "$f" .pid) (pid $(pid_of "$f"))"; else echo "stopped  $(basename "$f" .pid)"; fi
+    done
+}
+
+cmd_logs() {
+    echo "Logs of the $STACK stack are in $LOGS:"
+    ls -1 "$LOGS" 2>/dev/null | sed 's/^/  /'
+    echo "Follow them all: tail -F $LOGS/*.log"
+}
+
+case "${1:-}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    clean) cmd_clean ;;
+    status) cmd_status ;;
+    logs) cmd_logs ;;
+    *) echo "usage: $0 up|down|clean|status|logs" >&2; exit 2 ;;
+esac
