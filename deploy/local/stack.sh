@@ -144,6 +144,7 @@ migrate() {
         if [ "$(psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
             psql_super -d postgres -c "CREATE DATABASE $db"
         fi
+        [ "$db" = inventory_template ] && psql_super -d postgres -c "ALTER DATABASE inventory_template WITH ALLOW_CONNECTIONS true" >/dev/null
         log "migrating $db"
         DATABASE_URL="$(SUPER_URL "$db")" "$BIN_DIR/inventory-migrate" >>"$LOGS/migrate.log" 2>&1 \
             || die "migration of $db failed (see $LOGS/migrate.log)"

@@ -79,6 +79,9 @@ pub struct ServiceConfig {
     pub redis_pool_size: u32,
     /// `INVENTORY_REDIS_TIMEOUT_MS`: a Redis call slower than this is treated as an outage.
     pub redis_timeout: Duration,
+    /// `INVENTORY_REDIS_KEY_PREFIX`: prepended to every Redis key and stream name (isolates tenants
+    /// of one Redis, and tests).
+    pub redis_key_prefix: String,
     /// `INVENTORY_JWT_PUBLIC_KEY_FILES`: comma-separated PEM files of the keys that verify access tokens.
     pub jwt_public_key_files: Vec<String>,
     /// `INVENTORY_JWT_ISSUER`.
@@ -90,7 +93,7 @@ pub struct ServiceConfig {
 impl ServiceConfig {
     /// Reads the shared settings from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let key_files: String = required("INVENTORY_JWT_PUBLIC_KEY_FILES")?;
+        let key_files: String = var_or("INVENTORY_JWT_PUBLIC_KEY_FILES", String::new())?;
         Ok(Self {
             host: var_or("INVENTORY_HOST", "127.0.0.1".to_owned())?,
             port: var_or("INVENTORY_PORT", 0)?,
@@ -102,10 +105,16 @@ impl ServiceConfig {
             redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
             redis_pool_size: var_or("INVENTORY_REDIS_POOL_SIZE", 16)?,
             redis_timeout: Duration::from_millis(var_or("INVENTORY_REDIS_TIMEOUT_MS", 250)?),
+            redis_key_prefix: var_or("INVENTORY_REDIS_KEY_PREFIX", String::new())?,
             jwt_public_key_files: key_files.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
             jwt_issuer: var_or("INVENTORY_JWT_ISSUER", "inventory-auth".to_owned())?,
             jwt_audience: var_or("INVENTORY_JWT_AUDIENCE", "inventory".to_owned())?,
         })
+    }
+
+    /// `name` with the Redis key prefix.
+    pub fn redis_key(&self, name: &str) -> String {
+        format!("{}{}", self.redis_key_prefix, name)
     }
 
     /// The `host:port` to bind.

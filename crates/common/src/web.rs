@@ -355,8 +355,21 @@ pub enum StartupError {
 }
 
 impl ServiceContext {
-    /// Builds the pools (without connecting) and reads the verification keys.
+    /// Builds the pools (without connecting) and reads the verification keys, which are required.
     pub fn new(name: &'static str, config: crate::config::ServiceConfig) -> Result<Self, StartupError> {
+        if config.jwt_public_key_files.is_empty() {
+            return Err(crate::config::ConfigError::Missing { name: "INVENTORY_JWT_PUBLIC_KEY_FILES".into() }.into());
+        }
+        Self::build(name, config)
+    }
+
+    /// Like [`ServiceContext::new`] for a process that serves no authenticated routes (the worker):
+    /// keys are optional and, when absent, every token is rejected.
+    pub fn without_auth(name: &'static str, config: crate::config::ServiceConfig) -> Result<Self, StartupError> {
+        Self::build(name, config)
+    }
+
+    fn build(name: &'static str, config: crate::config::ServiceConfig) -> Result<Self, StartupError> {
         let pg = crate::db::build_pg_pool(&config.database_url, config.db_pool_size, config.db_pool_timeout);
         let redis = crate::redis::build_redis_pool(&config.redis_url, config.redis_pool_size, config.redis_timeout)?;
         let verifier = crate::auth::JwtVerifier::from_files(&config.jwt_public_key_files, &config.jwt_issuer, &config.jwt_audience)?;
@@ -400,4 +413,37 @@ where
     .run();
     tracing::info!(service = ctx.name, port, "listening");
     Ok(Server { port, server })
+}
+
+/// The body of every service's `main`: reads the configuration, builds the server and runs it until
+/// SIGTERM/SIGINT. Exit code 2 for bad configuration, 1 for a failed start or run.
+pub async fn run<C, F, Fut>(config: Result<C, crate::config::ConfigError>, build: F) -> std::process::ExitCode
+where
+    F: FnOnce(C) -> Fut,
+    Fut: std::future::Future<Output = Result<Server, StartupError>>,
+{
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let server = match build(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match server.server.await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make up` (the local stack, built and running behind the gateway) and
+# `make test` (a separate, fresh stack, every test, then torn down). See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STACK_SCRIPT := deploy/local/stack.sh
+# The test stack has its own ports and state, so it can run while `make up`'s stack is up.
+TEST_STACK := STACK=test PG_PORT=55532 REDIS_PORT=56479 GATEWAY_PORT=18080 SERVICE_PORT_BASE=28100 PG_FAST=1
+
+.PHONY: help build up down clean logs status test bench lint fmt schema
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: ## Build every service binary (debug)
+	cargo build --workspace --bins
+
+up: build ## Start PostgreSQL, Redis, the services and the gateway on :8080 (installs what is missing)
+	$(STACK_SCRIPT) up
+
+down: ## Stop what `make up` started (keeps the data)
+	$(STACK_SCRIPT) down
+
+clean: ## Stop everything and remove the local state (both stacks)
+	$(STACK_SCRIPT) clean
+	$(TEST_STACK) $(STACK_SCRIPT) clean
+
+logs: ## Where the logs of the running stack are
+	@$(STACK_SCRIPT) logs
+
+status: ## Which processes of the stack are running
+	@$(STACK_SCRIPT) status
+
+test: ## Fresh test stack, then unit, integration and end-to-end tests; always torn down
+	$(TEST_STACK) deploy/local/test.sh
+
+bench: ## Load benchmarks through the gateway (see README)
+	deploy/bench/bench.sh
+
+lint: ## rustfmt and clippy
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+schema: ## Regenerate crates/db/src/schema.rs from the migrations (needs the dev stack)
+	deploy/local/schema.sh write

@@ -1,0 +1,110 @@
+//! Test support for the services' integration tests. It needs the environment written by the test
+//! stack (`make test` sources `.state/test/stack.env`): a real PostgreSQL and Redis.
+//!
+//! Each test gets its own database, cloned from the migrated `inventory_template` (fast), and its own
+//! Redis key prefix, so tests run in parallel without seeing each other's data.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use inventory_common::{
+    auth::{Caller, Claims, JwtSigner, Role},
+    config::ServiceConfig,
+};
+use uuid::Uuid;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests through `make test`"))
+}
+
+/// A database of one test, cloned from the migrated template.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    /// Creates a fresh database from `inventory_template`.
+    pub async fn new() -> Self {
+        let name = format!("t_{}", Uuid::now_v7().simple());
+        let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL")).await.expect("connect as superuser");
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE inventory_template"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        Self { name }
+    }
+
+    /// The URL of this database for a service's own role (`auth`, `catalog`, `stock`, `ledger`).
+    pub fn role_url(&self, service: &str) -> String {
+        let password = env(&format!("INVENTORY_PG_{}_PASSWORD", service.to_uppercase()));
+        format!("postgres://inventory_{service}:{password}@{}:{}/{}", env("INVENTORY_PG_HOST"), env("INVENTORY_PG_PORT"), self.name)
+    }
+
+    /// The URL of this database for the superuser (to inspect or arrange state).
+    pub fn super_url(&self) -> String {
+        env("INVENTORY_PG_SUPER_URL").replace("/postgres", &format!("/{}", self.name))
+    }
+
+    /// A superuser connection to this database.
+    pub async fn connect(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.super_url()).await.expect("connect to the test database")
+    }
+}
+
+/// A service configuration for `service` on an ephemeral port against `db`.
+pub fn service_config(service: &str, db: &TestDb) -> ServiceConfig {
+    ServiceConfig {
+        host: "127.0.0.1".into(),
+        port: 0,
+        workers: 2,
+        shutdown_timeout: Duration::from_secs(5),
+        database_url: db.role_url(service),
+        db_pool_size: 8,
+        db_pool_timeout: Duration::from_secs(5),
+        redis_url: redis_url(),
+        redis_pool_size: 4,
+        redis_timeout: Duration::from_millis(500),
+        redis_key_prefix: format!("{}:", db.name),
+        jwt_public_key_files: vec![env("INVENTORY_JWT_PUBLIC_KEY_FILES")],
+        jwt_issuer: "inventory-auth".into(),
+        jwt_audience: "inventory".into(),
+    }
+}
+
+/// The test stack's Redis.
+pub fn redis_url() -> String {
+    env("REDIS_URL")
+}
+
+/// A plain Redis connection (to inspect streams and keys).
+pub async fn redis() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url()).expect("redis url").get_multiplexed_async_connection().await.expect("connect to redis")
+}
+
+/// Signs tokens with the test stack's private key, as the auth service would.
+pub fn signer() -> JwtSigner {
+    JwtSigner::from_files(
+        &env("INVENTORY_JWT_PRIVATE_KEY_FILE"),
+        &env("INVENTORY_JWT_PUBLIC_KEY_FILES"),
+        "inventory-auth",
+        "inventory",
+    )
+    .expect("load the test signing key")
+}
+
+/// A valid access token for a user with `role` in `stores`.
+pub fn token(role: Role, stores: &[Uuid]) -> String {
+    token_for(Uuid::now_v7(), role, stores)
+}
+
+/// A valid access token for `user_id`.
+pub fn token_for(user_id: Uuid, role: Role, stores: &[Uuid]) -> String {
+    signer().sign(&Caller { user_id, role, store_ids: stores.to_vec() }, 900).expect("sign")
+}
+
+/// Signs arbitrary claims (expired, wrong issuer, ...).
+pub fn sign_claims(claims: &Claims) -> String {
+    signer().sign_claims(claims).expect("sign")
+}

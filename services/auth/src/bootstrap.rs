@@ -1,0 +1,54 @@
+//! The first admin, from configuration: created when missing, never modified afterwards.
+
+use inventory_common::{auth::Role, db::PgPool};
+use uuid::Uuid;
+
+use crate::{
+    config::Config,
+    domain::{Password, Username},
+    models::users::{self, NewUser},
+};
+
+/// Creates the configured admin if no user has that name. Safe when several instances start at once.
+/// A database that is down at start is retried in the background until it answers.
+pub async fn ensure_admin(pool: &PgPool, config: &Config) {
+    let Some(raw_password) = config.admin_password.clone() else {
+        tracing::warn!("INVENTORY_ADMIN_PASSWORD is not set: no admin is created");
+        return;
+    };
+    let (username, password) = match (Username::parse(&config.admin_username), Password::parse(raw_password)) {
+        (Ok(u), Ok(p)) => (u, p),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "the configured admin is invalid; none is created");
+            return;
+        }
+    };
+    let hash = match crate::password::hash(password.expose().to_owned(), config.bcrypt_cost).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot hash the admin password");
+            return;
+        }
+    };
+    let pool = pool.clone();
+    let task = async move {
+        let mut delay = std::time::Duration::from_millis(200);
+        loop {
+            let attempt = async {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                let new = NewUser { id: Uuid::now_v7(), username: username.as_str(), password_hash: &hash, role: Role::Admin.as_str() };
+                users::insert_if_missing(&mut conn, &new).await.map_err(|e| e.to_string())
+            };
+            match attempt.await {
+                Ok(Some(user)) => return tracing::info!(user_id = %user.id, username = %user.username, "created the first admin"),
+                Ok(None) => return tracing::info!(username = username.as_str(), "admin user already exists"),
+                Err(e) => tracing::warn!(error = %e, "cannot create the admin yet; retrying"),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(10));
+        }
+    };
+    // Wait briefly so a healthy start has its admin before serving; keep trying otherwise.
+    let handle = tokio::spawn(task);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
+}

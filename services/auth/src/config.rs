@@ -1,0 +1,38 @@
+//! The auth service's settings (shared ones in [`ServiceConfig`]).
+
+use inventory_common::config::{ConfigError, ServiceConfig, optional, required, var_or};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service: ServiceConfig,
+    /// `INVENTORY_JWT_PRIVATE_KEY_FILE`: the Ed25519 PEM key that signs access tokens.
+    pub private_key_file: String,
+    /// `INVENTORY_ACCESS_TOKEN_TTL_SECS` (default 900).
+    pub access_ttl_secs: i64,
+    /// `INVENTORY_REFRESH_TOKEN_TTL_SECS` (default 30 days).
+    pub refresh_ttl_secs: i64,
+    /// `INVENTORY_BCRYPT_COST` (default 12; 4..=31).
+    pub bcrypt_cost: u32,
+    /// `INVENTORY_ADMIN_USERNAME` (default `admin`).
+    pub admin_username: String,
+    /// `INVENTORY_ADMIN_PASSWORD`: creates the first admin when set and missing.
+    pub admin_password: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let bcrypt_cost = var_or("INVENTORY_BCRYPT_COST", 12u32)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError::Invalid { name: "INVENTORY_BCRYPT_COST".into(), reason: "must be 4..=31".into() });
+        }
+        Ok(Self {
+            service: ServiceConfig::from_env()?,
+            private_key_file: required("INVENTORY_JWT_PRIVATE_KEY_FILE")?,
+            access_ttl_secs: var_or("INVENTORY_ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_ttl_secs: var_or("INVENTORY_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            bcrypt_cost,
+            admin_username: var_or("INVENTORY_ADMIN_USERNAME", "admin".to_owned())?,
+            admin_password: optional("INVENTORY_ADMIN_PASSWORD")?,
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! The auth service: users, passwords, access and refresh tokens. It is the only holder of the
+//! token-signing key; every other service verifies tokens with the public key.
+
+pub mod bootstrap;
+pub mod config;
+pub mod domain;
+pub mod models;
+pub mod password;
+pub mod routes;
+pub mod startup;
+pub mod tokens;

@@ -1,0 +1,4 @@
+//! The auth service's tables: `users` and `refresh_tokens`.
+
+pub mod refresh_tokens;
+pub mod users;

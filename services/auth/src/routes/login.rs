@@ -1,0 +1,79 @@
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use inventory_common::{ApiError, db, web::JsonBody};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    models::{
+        refresh_tokens::{self, NewRefreshToken},
+        users::{self, User},
+    },
+    startup::AuthState,
+    tokens,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Serialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::Unauthorized("invalid username or password".into())
+}
+
+/// `POST /auth/login`. An unknown user and a wrong password get the same answer in the same time:
+/// an unknown user is checked against a dummy hash.
+#[tracing::instrument(skip_all)]
+pub async fn login(state: web::Data<AuthState>, body: JsonBody<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let user = {
+        let mut conn = db::conn(&state.pg).await?;
+        users::find_by_username(&mut conn, &body.username).await?
+    };
+    // No pooled connection is held while bcrypt runs.
+    let hash = user.as_ref().map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
+    let matches = crate::password::verify(body.password, hash).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => return Err(bad_credentials()),
+    };
+    if user.disabled {
+        return Err(ApiError::Forbidden("this account is disabled".into()));
+    }
+    let mut conn = db::conn(&state.pg).await?;
+    let pair = issue_pair(&mut conn, &state, &user, Uuid::now_v7()).await?;
+    tracing::info!(user_id = %user.id, "logged in");
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair))
+}
+
+/// Signs an access token for `user` and stores a new refresh token in `family_id`.
+pub async fn issue_pair(conn: &mut AsyncPgConnection, state: &AuthState, user: &User, family_id: Uuid) -> Result<TokenPair, ApiError> {
+    let access_token = state.signer.sign(&user.caller(), state.config.access_ttl_secs)?;
+    let refresh_token = tokens::new_refresh_token();
+    let hash = tokens::hash_refresh_token(&refresh_token);
+    refresh_tokens::insert(
+        conn,
+        &NewRefreshToken {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            family_id,
+            token_hash: &hash,
+            expires_at: Utc::now() + chrono::Duration::seconds(state.config.refresh_ttl_secs),
+        },
+    )
+    .await?;
+    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: state.config.access_ttl_secs, refresh_token })
+}
