@@ -37,7 +37,9 @@ impl std::str::FromStr for Role {
             "admin" => Ok(Role::Admin),
             "manager" => Ok(Role::Manager),
             "clerk" => Ok(Role::Clerk),
-            other => Err(format!("unknown role `{other}`; expected admin, manager or clerk")),
+            other => Err(format!(
+                "unknown role `{other}`; expected admin, manager or clerk"
+            )),
         }
     }
 }
@@ -71,7 +73,13 @@ impl Caller {
 
     /// Admin only: 403 for anyone else.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.is_admin() { Ok(()) } else { Err(ApiError::Forbidden("this action needs the admin role".into())) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this action needs the admin role".into(),
+            ))
+        }
     }
 
     /// Whether the caller may change stock in `store_id`.
@@ -84,7 +92,9 @@ impl Caller {
         if self.can_manage_store(store_id) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("you are not assigned to store {store_id}")))
+            Err(ApiError::Forbidden(format!(
+                "you are not assigned to store {store_id}"
+            )))
         }
     }
 }
@@ -93,7 +103,10 @@ impl Caller {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("key file {path} is not an Ed25519 PEM key: {reason}")]
     Format { path: String, reason: String },
 }
@@ -110,20 +123,33 @@ pub struct PublicKey {
 impl PublicKey {
     /// Reads an SPKI PEM file (`openssl pkey -pubout`).
     pub fn from_pem_file(path: &str) -> Result<Self, KeyError> {
-        let pem = std::fs::read(path).map_err(|source| KeyError::Io { path: path.into(), source })?;
-        Self::from_pem(&pem).map_err(|reason| KeyError::Format { path: path.into(), reason })
+        let pem = std::fs::read(path).map_err(|source| KeyError::Io {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_pem(&pem).map_err(|reason| KeyError::Format {
+            path: path.into(),
+            reason,
+        })
     }
 
     pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
         let der = pem_body(pem)?;
         // SPKI for Ed25519 is a fixed 12-byte prefix followed by the 32-byte key.
         if der.len() != 44 {
-            return Err(format!("expected a 44-byte Ed25519 SubjectPublicKeyInfo, got {} bytes", der.len()));
+            return Err(format!(
+                "expected a 44-byte Ed25519 SubjectPublicKeyInfo, got {} bytes",
+                der.len()
+            ));
         }
         let x = URL_SAFE_NO_PAD.encode(&der[12..]);
         let kid = thumbprint(&x);
         DecodingKey::from_ed_pem(pem).map_err(|e| e.to_string())?;
-        Ok(Self { kid, x, pem: pem.to_vec() })
+        Ok(Self {
+            kid,
+            x,
+            pem: pem.to_vec(),
+        })
     }
 
     /// The JWK of this key, as served by `/auth/jwks.json`.
@@ -134,7 +160,11 @@ impl PublicKey {
 
 fn pem_body(pem: &[u8]) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(pem).map_err(|_| "not UTF-8".to_owned())?;
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
     STANDARD.decode(body).map_err(|e| e.to_string())
 }
 
@@ -154,20 +184,32 @@ impl JwtVerifier {
     pub fn new(keys: &[PublicKey], issuer: &str, audience: &str) -> Result<Self, String> {
         let mut map = HashMap::new();
         for key in keys {
-            map.insert(key.kid.clone(), DecodingKey::from_ed_pem(&key.pem).map_err(|e| e.to_string())?);
+            map.insert(
+                key.kid.clone(),
+                DecodingKey::from_ed_pem(&key.pem).map_err(|e| e.to_string())?,
+            );
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        Ok(Self { keys: map, validation })
+        Ok(Self {
+            keys: map,
+            validation,
+        })
     }
 
     /// Reads the PEM files named by the configuration.
     pub fn from_files(files: &[String], issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let keys = files.iter().map(|f| PublicKey::from_pem_file(f)).collect::<Result<Vec<_>, _>>()?;
-        Self::new(&keys, issuer, audience).map_err(|reason| KeyError::Format { path: files.join(","), reason })
+        let keys = files
+            .iter()
+            .map(|f| PublicKey::from_pem_file(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(&keys, issuer, audience).map_err(|reason| KeyError::Format {
+            path: files.join(","),
+            reason,
+        })
     }
 
     /// Verifies a token and returns its claims; every failure is a 401.
@@ -178,17 +220,24 @@ impl JwtVerifier {
             return Err(invalid("unexpected algorithm"));
         }
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
-        let key = self.keys.get(&kid).ok_or_else(|| invalid("unknown key id"))?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::ExpiredSignature => ApiError::Unauthorized("access token expired".into()),
-                ErrorKind::InvalidIssuer => invalid("wrong issuer"),
-                ErrorKind::InvalidAudience => invalid("wrong audience"),
-                ErrorKind::InvalidSignature => invalid("bad signature"),
-                _ => invalid("malformed"),
-            }
-        })
+        let key = self
+            .keys
+            .get(&kid)
+            .ok_or_else(|| invalid("unknown key id"))?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => {
+                        ApiError::Unauthorized("access token expired".into())
+                    }
+                    ErrorKind::InvalidIssuer => invalid("wrong issuer"),
+                    ErrorKind::InvalidAudience => invalid("wrong audience"),
+                    ErrorKind::InvalidSignature => invalid("bad signature"),
+                    _ => invalid("malformed"),
+                }
+            })
     }
 }
 
@@ -201,7 +250,12 @@ pub struct JwtSigner {
 }
 
 impl JwtSigner {
-    pub fn from_pem(private_pem: &[u8], public_pem: &[u8], issuer: &str, audience: &str) -> Result<Self, String> {
+    pub fn from_pem(
+        private_pem: &[u8],
+        public_pem: &[u8],
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, String> {
         Ok(Self {
             key: EncodingKey::from_ed_pem(private_pem).map_err(|e| e.to_string())?,
             public: PublicKey::from_pem(public_pem)?,
@@ -210,10 +264,24 @@ impl JwtSigner {
         })
     }
 
-    pub fn from_files(private_path: &str, public_path: &str, issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let read = |path: &str| std::fs::read(path).map_err(|source| KeyError::Io { path: path.into(), source });
-        Self::from_pem(&read(private_path)?, &read(public_path)?, issuer, audience)
-            .map_err(|reason| KeyError::Format { path: private_path.into(), reason })
+    pub fn from_files(
+        private_path: &str,
+        public_path: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, KeyError> {
+        let read = |path: &str| {
+            std::fs::read(path).map_err(|source| KeyError::Io {
+                path: path.into(),
+                source,
+            })
+        };
+        Self::from_pem(&read(private_path)?, &read(public_path)?, issuer, audience).map_err(
+            |reason| KeyError::Format {
+                path: private_path.into(),
+                reason,
+            },
+        )
     }
 
     /// Issues a token for `user` valid for `ttl_secs`.
@@ -269,12 +337,21 @@ mod extract {
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())
+            })?;
         let claims = verifier.verify(token)?;
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
-        Ok(Caller { user_id: claims.sub, role: claims.role, store_ids: claims.store_ids })
+        Ok(Caller {
+            user_id: claims.sub,
+            role: claims.role,
+            store_ids: claims.store_ids,
+        })
     }
 }

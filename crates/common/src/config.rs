@@ -32,7 +32,9 @@ where
 {
     match std::env::var(name) {
         Ok(raw) if !raw.trim().is_empty() => parse(name, raw.trim()),
-        _ => Err(ConfigError::Missing { name: name.to_owned() }),
+        _ => Err(ConfigError::Missing {
+            name: name.to_owned(),
+        }),
     }
 }
 
@@ -53,7 +55,10 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name: name.to_owned(), reason: e.to_string() })
+    raw.parse().map_err(|e: T::Err| ConfigError::Invalid {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Settings every HTTP service shares.
@@ -106,7 +111,11 @@ impl ServiceConfig {
             redis_pool_size: var_or("INVENTORY_REDIS_POOL_SIZE", 16)?,
             redis_timeout: Duration::from_millis(var_or("INVENTORY_REDIS_TIMEOUT_MS", 250)?),
             redis_key_prefix: var_or("INVENTORY_REDIS_KEY_PREFIX", String::new())?,
-            jwt_public_key_files: key_files.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            jwt_public_key_files: key_files
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
             jwt_issuer: var_or("INVENTORY_JWT_ISSUER", "inventory-auth".to_owned())?,
             jwt_audience: var_or("INVENTORY_JWT_AUDIENCE", "inventory".to_owned())?,
         })

@@ -36,7 +36,9 @@ pub async fn conn(pool: &PgPool) -> Result<PgConn<'_>, ApiError> {
 impl From<bb8::RunError<PoolError>> for ApiError {
     fn from(e: bb8::RunError<PoolError>) -> Self {
         match e {
-            bb8::RunError::TimedOut => ApiError::Unavailable("the database is busy; try again".into()),
+            bb8::RunError::TimedOut => {
+                ApiError::Unavailable("the database is busy; try again".into())
+            }
             bb8::RunError::User(err) => {
                 tracing::error!(error = %err, "database connection failed");
                 ApiError::Unavailable("the database is unavailable".into())

@@ -16,7 +16,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -26,7 +29,10 @@ impl FieldError {
 pub enum ApiError {
     /// 400: the input is malformed or invalid.
     #[error("{detail}")]
-    BadRequest { detail: String, errors: Vec<FieldError> },
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// 401: no token, or one that does not verify.
     #[error("{0}")]
     Unauthorized(String),
@@ -38,7 +44,11 @@ pub enum ApiError {
     NotFound(String),
     /// 409: conflicting state; `extra` carries members such as `available`.
     #[error("{detail}")]
-    Conflict { kind: &'static str, detail: String, extra: Map<String, Value> },
+    Conflict {
+        kind: &'static str,
+        detail: String,
+        extra: Map<String, Value>,
+    },
     /// 413: the body is over the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -63,18 +73,29 @@ impl ApiError {
     /// A 400 naming one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let error = FieldError::new(field, message);
-        ApiError::BadRequest { detail: format!("{}: {}", error.field, error.message), errors: vec![error] }
+        ApiError::BadRequest {
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
     }
 
     /// A 400 naming several fields.
     pub fn fields(errors: Vec<FieldError>) -> Self {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
         ApiError::BadRequest { detail, errors }
     }
 
     /// A 409 of the given kind (the last segment of its `type`).
     pub fn conflict(kind: &'static str, detail: impl Into<String>) -> Self {
-        ApiError::Conflict { kind, detail: detail.into(), extra: Map::new() }
+        ApiError::Conflict {
+            kind,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
     }
 
     /// Adds an extension member to a 409 (no effect on other variants).
@@ -143,17 +164,25 @@ impl ApiError {
     pub fn problem(&self) -> Value {
         let detail = match self {
             ApiError::Internal(_) => "an unexpected error occurred".to_owned(),
-            ApiError::TooManyRequests { retry_after } => format!("rate limit exceeded; retry in {retry_after} s"),
+            ApiError::TooManyRequests { retry_after } => {
+                format!("rate limit exceeded; retry in {retry_after} s")
+            }
             other => other.to_string(),
         };
         let mut body = Map::new();
-        body.insert("type".into(), Value::String(format!("https://inventory.dev/problems/{}", self.kind())));
+        body.insert(
+            "type".into(),
+            Value::String(format!("https://inventory.dev/problems/{}", self.kind())),
+        );
         body.insert("title".into(), Value::String(self.title().into()));
         body.insert("status".into(), Value::from(self.status()));
         body.insert("detail".into(), Value::String(detail));
         match self {
             ApiError::BadRequest { errors, .. } if !errors.is_empty() => {
-                body.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
+                body.insert(
+                    "errors".into(),
+                    serde_json::to_value(errors).unwrap_or(Value::Null),
+                );
             }
             ApiError::Conflict { extra, .. } => body.extend(extra.clone()),
             _ => {}
@@ -171,23 +200,32 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(kind, info) => match kind {
                 DatabaseErrorKind::UniqueViolation => ApiError::conflict(
                     "already-exists",
-                    format!("a record with the same key already exists{}", constraint(info.constraint_name())),
+                    format!(
+                        "a record with the same key already exists{}",
+                        constraint(info.constraint_name())
+                    ),
                 ),
                 DatabaseErrorKind::CheckViolation => ApiError::conflict(
                     "constraint-violation",
-                    format!("the change violates a rule of the data{}", constraint(info.constraint_name())),
+                    format!(
+                        "the change violates a rule of the data{}",
+                        constraint(info.constraint_name())
+                    ),
                 ),
                 DatabaseErrorKind::ForeignKeyViolation => ApiError::conflict(
                     "reference-violation",
-                    format!("the change refers to a record that does not exist{}", constraint(info.constraint_name())),
+                    format!(
+                        "the change refers to a record that does not exist{}",
+                        constraint(info.constraint_name())
+                    ),
                 ),
                 DatabaseErrorKind::ClosedConnection => {
                     tracing::error!(error = %e, "database connection lost");
                     ApiError::Unavailable("the database connection was lost; try again".into())
                 }
-                DatabaseErrorKind::SerializationFailure => {
-                    ApiError::Unavailable("the change conflicted with a concurrent one; try again".into())
-                }
+                DatabaseErrorKind::SerializationFailure => ApiError::Unavailable(
+                    "the change conflicted with a concurrent one; try again".into(),
+                ),
                 _ => internal_db(&e),
             },
             _ => internal_db(&e),
@@ -202,7 +240,10 @@ fn constraint(name: Option<&str>) -> String {
 fn internal_db(e: &DieselError) -> ApiError {
     // PostgreSQL shutting down or restarting reports these SQLSTATE classes as "unknown" errors.
     let text = e.to_string();
-    if text.contains("terminating connection") || text.contains("connection closed") || text.contains("the database system is") {
+    if text.contains("terminating connection")
+        || text.contains("connection closed")
+        || text.contains("the database system is")
+    {
         tracing::error!(error = %e, "database unavailable");
         return ApiError::Unavailable("the database is unavailable; try again".into());
     }
@@ -227,9 +268,14 @@ mod tests {
 
     #[test]
     fn conflict_carries_extension_members() {
-        let body = ApiError::conflict("insufficient-stock", "only 3 left").with("available", 3).problem();
+        let body = ApiError::conflict("insufficient-stock", "only 3 left")
+            .with("available", 3)
+            .problem();
         assert_eq!(body["available"], 3);
-        assert_eq!(body["type"], "https://inventory.dev/problems/insufficient-stock");
+        assert_eq!(
+            body["type"],
+            "https://inventory.dev/problems/insufficient-stock"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `web` feature so that a non-HTTP consumer does not compile actix.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -22,8 +22,15 @@ impl<T> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
-        let next_cursor = if has_more { rows.last().map(cursor_of) } else { None };
-        Page { items: rows, next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -39,12 +46,18 @@ impl PageRequest {
     pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
-        let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
-            None => None,
-            Some(c) => Some(Uuid::parse_str(c).map_err(|_| ApiError::field("cursor", "is not a cursor returned by this API"))?),
-        };
+        let after =
+            match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+                None => None,
+                Some(c) => Some(Uuid::parse_str(c).map_err(|_| {
+                    ApiError::field("cursor", "is not a cursor returned by this API")
+                })?),
+            };
         Ok(Self { limit, after })
     }
 }
@@ -70,7 +83,10 @@ mod tests {
     fn limit_bounds() {
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(501), None).is_err());
-        assert_eq!(PageRequest::parse(None, None).map(|p| p.limit).ok(), Some(50));
+        assert_eq!(
+            PageRequest::parse(None, None).map(|p| p.limit).ok(),
+            Some(50)
+        );
         assert!(PageRequest::parse(Some(10), Some("nope")).is_err());
     }
 

@@ -9,7 +9,11 @@ pub type RedisPool = bb8::Pool<RedisConnectionManager>;
 
 /// Builds the pool without connecting; callers treat Redis as optional where they can (the cache)
 /// and bound every call by a short timeout so an outage degrades instead of stalling requests.
-pub fn build_redis_pool(url: &str, max_size: u32, timeout: Duration) -> Result<RedisPool, redis::RedisError> {
+pub fn build_redis_pool(
+    url: &str,
+    max_size: u32,
+    timeout: Duration,
+) -> Result<RedisPool, redis::RedisError> {
     let manager = RedisConnectionManager::new(url)?;
     Ok(bb8::Pool::builder()
         .max_size(max_size)

@@ -26,15 +26,22 @@ pub fn init(service: &'static str) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let provider = otlp_provider(service);
-    let otel_layer =
-        provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
     let pretty = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "pretty");
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let result = if pretty {
         registry.with(tracing_subscriber::fmt::layer()).try_init()
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init()
     };
     // A second init in the same process (tests) keeps the first subscriber.
@@ -43,8 +50,13 @@ pub fn init(service: &'static str) -> TelemetryGuard {
 }
 
 fn otlp_provider(service: &'static str) -> Option<SdkTracerProvider> {
-    std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|v| !v.trim().is_empty())?;
-    let exporter = match opentelemetry_otlp::SpanExporter::builder().with_http().build() {
+    std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())?;
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+    {
         Ok(exporter) => exporter,
         Err(e) => {
             eprintln!("OTLP exporter disabled: {e}");

@@ -36,7 +36,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Internal(cause) => tracing::error!(error.cause = %cause, "request failed"),
-            ApiError::Unavailable(cause) => tracing::warn!(error.cause = %cause, "dependency unavailable"),
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error.cause = %cause, "dependency unavailable")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -66,12 +68,20 @@ impl FromRequest for RequestId {
     type Future = futures_util::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        futures_util::future::ready(Ok(req.extensions().get::<RequestId>().cloned().unwrap_or_else(|| RequestId(request_id_of(req)))))
+        futures_util::future::ready(Ok(req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(request_id_of(req)))))
     }
 }
 
 fn request_id_of(req: &HttpRequest) -> String {
-    req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Outermost middleware: makes sure the request has an id (echoed on the response), logs one line per
@@ -100,7 +110,10 @@ pub async fn request_context(
     }
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route).record(elapsed.as_secs_f64());
     tracing::info!(
@@ -119,11 +132,19 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         tracing_actix_web::root_span!(request, request_id = %request_id, user_id = tracing::field::Empty)
     }
 
-    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, Error>) {
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, Error>,
+    ) {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
@@ -137,11 +158,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json()));
+        let is_json = req.mime_type().ok().flatten().is_some_and(|m| {
+            m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json())
+        });
         let declared_len = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -150,13 +169,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
-                return Err(ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into()));
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be JSON (Content-Type: application/json)".into(),
+                ));
             }
             if declared_len.is_some_and(|len| len > MAX_BODY_BYTES) {
                 return Err(too_large());
             }
             let bytes = body.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { ApiError::field("body", "the body could not be read") }
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    ApiError::field("body", "the body could not be read")
+                }
             })?;
             parse_json(&bytes).map(JsonBody)
         })
@@ -189,7 +214,10 @@ fn json_error(path: &str, err: serde_json::Error) -> ApiError {
     let text = err.to_string();
     let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
     // serde names missing and unknown fields in the message, relative to `path`.
-    let named = message.split('`').nth(1).filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
     let field = match (path, named) {
         (".", Some(name)) => name.to_owned(),
         (p, Some(name)) => format!("{p}.{name}"),
@@ -241,21 +269,28 @@ async fn healthz(r: web::Data<Readiness>) -> HttpResponse {
 
 async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
     let (pg, redis) = futures_util::future::join(check_pg(&r.pg), check_redis(&r.redis)).await;
-    let failed: Vec<&str> = [("postgres", &pg), ("redis", &redis)].iter().filter(|(_, ok)| ok.is_err()).map(|(name, _)| *name).collect();
+    let failed: Vec<&str> = [("postgres", &pg), ("redis", &redis)]
+        .iter()
+        .filter(|(_, ok)| ok.is_err())
+        .map(|(name, _)| *name)
+        .collect();
     let checks = serde_json::json!({
         "postgres": pg.err().unwrap_or_else(|| "ok".into()),
         "redis": redis.err().unwrap_or_else(|| "ok".into()),
     });
     if failed.is_empty() {
-        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "service": r.service, "checks": checks }))
+        HttpResponse::Ok()
+            .json(serde_json::json!({ "status": "ready", "service": r.service, "checks": checks }))
     } else {
-        HttpResponse::ServiceUnavailable().content_type("application/problem+json").json(serde_json::json!({
-            "type": "https://inventory.dev/problems/not-ready",
-            "title": "Service not ready",
-            "status": 503,
-            "detail": format!("unavailable: {}", failed.join(", ")),
-            "checks": checks,
-        }))
+        HttpResponse::ServiceUnavailable()
+            .content_type("application/problem+json")
+            .json(serde_json::json!({
+                "type": "https://inventory.dev/problems/not-ready",
+                "title": "Service not ready",
+                "status": 503,
+                "detail": format!("unavailable: {}", failed.join(", ")),
+                "checks": checks,
+            }))
     }
 }
 
@@ -265,22 +300,36 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub async fn check_pg(pool: &PgPool) -> Result<(), String> {
     let probe = async {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await.map(drop).map_err(|e| e.to_string())
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     };
-    tokio::time::timeout(CHECK_TIMEOUT, probe).await.unwrap_or_else(|_| Err("timed out".into()))
+    tokio::time::timeout(CHECK_TIMEOUT, probe)
+        .await
+        .unwrap_or_else(|_| Err("timed out".into()))
 }
 
 /// `Ok` when Redis answers `PING` in time.
 pub async fn check_redis(pool: &RedisPool) -> Result<(), String> {
     let probe = async {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        redis::cmd("PING").query_async::<String>(&mut *conn).await.map(drop).map_err(|e| e.to_string())
+        redis::cmd("PING")
+            .query_async::<String>(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     };
-    tokio::time::timeout(CHECK_TIMEOUT, probe).await.unwrap_or_else(|_| Err("timed out".into()))
+    tokio::time::timeout(CHECK_TIMEOUT, probe)
+        .await
+        .unwrap_or_else(|_| Err("timed out".into()))
 }
 
 async fn metrics(r: web::Data<Readiness>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(r.metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(r.metrics.render())
 }
 
 #[cfg(test)]
@@ -311,7 +360,10 @@ mod tests {
 
     #[test]
     fn names_the_nested_field_of_a_wrong_type() {
-        assert_eq!(field_of(r#"{"movements":[{"quantity":1},{"quantity":"2"}]}"#), "movements[1].quantity");
+        assert_eq!(
+            field_of(r#"{"movements":[{"quantity":1},{"quantity":"2"}]}"#),
+            "movements[1].quantity"
+        );
     }
 
     #[test]
@@ -356,28 +408,64 @@ pub enum StartupError {
 
 impl ServiceContext {
     /// Builds the pools (without connecting) and reads the verification keys, which are required.
-    pub fn new(name: &'static str, config: crate::config::ServiceConfig) -> Result<Self, StartupError> {
+    pub fn new(
+        name: &'static str,
+        config: crate::config::ServiceConfig,
+    ) -> Result<Self, StartupError> {
         if config.jwt_public_key_files.is_empty() {
-            return Err(crate::config::ConfigError::Missing { name: "INVENTORY_JWT_PUBLIC_KEY_FILES".into() }.into());
+            return Err(crate::config::ConfigError::Missing {
+                name: "INVENTORY_JWT_PUBLIC_KEY_FILES".into(),
+            }
+            .into());
         }
         Self::build(name, config)
     }
 
     /// Like [`ServiceContext::new`] for a process that serves no authenticated routes (the worker):
     /// keys are optional and, when absent, every token is rejected.
-    pub fn without_auth(name: &'static str, config: crate::config::ServiceConfig) -> Result<Self, StartupError> {
+    pub fn without_auth(
+        name: &'static str,
+        config: crate::config::ServiceConfig,
+    ) -> Result<Self, StartupError> {
         Self::build(name, config)
     }
 
-    fn build(name: &'static str, config: crate::config::ServiceConfig) -> Result<Self, StartupError> {
-        let pg = crate::db::build_pg_pool(&config.database_url, config.db_pool_size, config.db_pool_timeout);
-        let redis = crate::redis::build_redis_pool(&config.redis_url, config.redis_pool_size, config.redis_timeout)?;
-        let verifier = crate::auth::JwtVerifier::from_files(&config.jwt_public_key_files, &config.jwt_issuer, &config.jwt_audience)?;
-        Ok(Self { name, config, pg, redis, verifier: web::Data::new(verifier), metrics: crate::metrics::install() })
+    fn build(
+        name: &'static str,
+        config: crate::config::ServiceConfig,
+    ) -> Result<Self, StartupError> {
+        let pg = crate::db::build_pg_pool(
+            &config.database_url,
+            config.db_pool_size,
+            config.db_pool_timeout,
+        );
+        let redis = crate::redis::build_redis_pool(
+            &config.redis_url,
+            config.redis_pool_size,
+            config.redis_timeout,
+        )?;
+        let verifier = crate::auth::JwtVerifier::from_files(
+            &config.jwt_public_key_files,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )?;
+        Ok(Self {
+            name,
+            config,
+            pg,
+            redis,
+            verifier: web::Data::new(verifier),
+            metrics: crate::metrics::install(),
+        })
     }
 
     fn readiness(&self) -> Readiness {
-        Readiness { service: self.name, pg: self.pg.clone(), redis: self.redis.clone(), metrics: self.metrics.clone() }
+        Readiness {
+            service: self.name,
+            pg: self.pg.clone(),
+            redis: self.redis.clone(),
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
@@ -417,7 +505,10 @@ where
 
 /// The body of every service's `main`: reads the configuration, builds the server and runs it until
 /// SIGTERM/SIGINT. Exit code 2 for bad configuration, 1 for a failed start or run.
-pub async fn run<C, F, Fut>(config: Result<C, crate::config::ConfigError>, build: F) -> std::process::ExitCode
+pub async fn run<C, F, Fut>(
+    config: Result<C, crate::config::ConfigError>,
+    build: F,
+) -> std::process::ExitCode
 where
     F: FnOnce(C) -> Fut,
     Fut: std::future::Future<Output = Result<Server, StartupError>>,

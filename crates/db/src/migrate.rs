@@ -29,7 +29,8 @@ pub enum MigrateError {
 pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, MigrateError> {
     let url = database_url.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
         sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(&mut conn)?;
         let result = conn
             .run_pending_migrations(MIGRATIONS)

@@ -16,7 +16,8 @@ use inventory_common::{
 use uuid::Uuid;
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests through `make test`"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests through `make test`"))
 }
 
 /// A database of one test, cloned from the migrated template.
@@ -28,18 +29,27 @@ impl TestDb {
     /// Creates a fresh database from `inventory_template`.
     pub async fn new() -> Self {
         let name = format!("t_{}", Uuid::now_v7().simple());
-        let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL")).await.expect("connect as superuser");
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE inventory_template"))
-            .execute(&mut conn)
+        let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL"))
             .await
-            .expect("create test database");
+            .expect("connect as superuser");
+        diesel::sql_query(format!(
+            "CREATE DATABASE {name} TEMPLATE inventory_template"
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
         Self { name }
     }
 
     /// The URL of this database for a service's own role (`auth`, `catalog`, `stock`, `ledger`).
     pub fn role_url(&self, service: &str) -> String {
         let password = env(&format!("INVENTORY_PG_{}_PASSWORD", service.to_uppercase()));
-        format!("postgres://inventory_{service}:{password}@{}:{}/{}", env("INVENTORY_PG_HOST"), env("INVENTORY_PG_PORT"), self.name)
+        format!(
+            "postgres://inventory_{service}:{password}@{}:{}/{}",
+            env("INVENTORY_PG_HOST"),
+            env("INVENTORY_PG_PORT"),
+            self.name
+        )
     }
 
     /// The URL of this database for the superuser (to inspect or arrange state).
@@ -49,7 +59,9 @@ impl TestDb {
 
     /// A superuser connection to this database.
     pub async fn connect(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&self.super_url()).await.expect("connect to the test database")
+        AsyncPgConnection::establish(&self.super_url())
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -80,7 +92,11 @@ pub fn redis_url() -> String {
 
 /// A plain Redis connection (to inspect streams and keys).
 pub async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis_url()).expect("redis url").get_multiplexed_async_connection().await.expect("connect to redis")
+    redis::Client::open(redis_url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis")
 }
 
 /// Signs tokens with the test stack's private key, as the auth service would.
@@ -101,7 +117,16 @@ pub fn token(role: Role, stores: &[Uuid]) -> String {
 
 /// A valid access token for `user_id`.
 pub fn token_for(user_id: Uuid, role: Role, stores: &[Uuid]) -> String {
-    signer().sign(&Caller { user_id, role, store_ids: stores.to_vec() }, 900).expect("sign")
+    signer()
+        .sign(
+            &Caller {
+                user_id,
+                role,
+                store_ids: stores.to_vec(),
+            },
+            900,
+        )
+        .expect("sign")
 }
 
 /// Signs arbitrary claims (expired, wrong issuer, ...).

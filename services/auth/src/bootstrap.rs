@@ -16,7 +16,10 @@ pub async fn ensure_admin(pool: &PgPool, config: &Config) {
         tracing::warn!("INVENTORY_ADMIN_PASSWORD is not set: no admin is created");
         return;
     };
-    let (username, password) = match (Username::parse(&config.admin_username), Password::parse(raw_password)) {
+    let (username, password) = match (
+        Username::parse(&config.admin_username),
+        Password::parse(raw_password),
+    ) {
         (Ok(u), Ok(p)) => (u, p),
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "the configured admin is invalid; none is created");
@@ -36,12 +39,26 @@ pub async fn ensure_admin(pool: &PgPool, config: &Config) {
         loop {
             let attempt = async {
                 let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                let new = NewUser { id: Uuid::now_v7(), username: username.as_str(), password_hash: &hash, role: Role::Admin.as_str() };
-                users::insert_if_missing(&mut conn, &new).await.map_err(|e| e.to_string())
+                let new = NewUser {
+                    id: Uuid::now_v7(),
+                    username: username.as_str(),
+                    password_hash: &hash,
+                    role: Role::Admin.as_str(),
+                };
+                users::insert_if_missing(&mut conn, &new)
+                    .await
+                    .map_err(|e| e.to_string())
             };
             match attempt.await {
-                Ok(Some(user)) => return tracing::info!(user_id = %user.id, username = %user.username, "created the first admin"),
-                Ok(None) => return tracing::info!(username = username.as_str(), "admin user already exists"),
+                Ok(Some(user)) => {
+                    return tracing::info!(user_id = %user.id, username = %user.username, "created the first admin");
+                }
+                Ok(None) => {
+                    return tracing::info!(
+                        username = username.as_str(),
+                        "admin user already exists"
+                    );
+                }
                 Err(e) => tracing::warn!(error = %e, "cannot create the admin yet; retrying"),
             }
             tokio::time::sleep(delay).await;

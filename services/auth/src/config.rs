@@ -23,7 +23,10 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let bcrypt_cost = var_or("INVENTORY_BCRYPT_COST", 12u32)?;
         if !(4..=31).contains(&bcrypt_cost) {
-            return Err(ConfigError::Invalid { name: "INVENTORY_BCRYPT_COST".into(), reason: "must be 4..=31".into() });
+            return Err(ConfigError::Invalid {
+                name: "INVENTORY_BCRYPT_COST".into(),
+                reason: "must be 4..=31".into(),
+            });
         }
         Ok(Self {
             service: ServiceConfig::from_env()?,

@@ -12,8 +12,14 @@ impl Username {
         if !(3..=64).contains(&len) {
             return Err(ApiError::field("username", "must be 3 to 64 characters"));
         }
-        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-            return Err(ApiError::field("username", "may contain only letters, digits, '.', '_' and '-'"));
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(ApiError::field(
+                "username",
+                "may contain only letters, digits, '.', '_' and '-'",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -68,6 +74,9 @@ mod tests {
         assert!(Password::parse("x".repeat(72)).is_ok());
         // 24 three-byte characters are 72 bytes; 25 are too many.
         assert!(Password::parse("€".repeat(25)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("secret123".into()).ok()), "Some(Password(***))");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret123".into()).ok()),
+            "Some(Password(***))"
+        );
     }
 }

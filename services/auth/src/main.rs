@@ -3,5 +3,9 @@
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let _telemetry = inventory_common::telemetry::init("auth");
-    inventory_common::web::run(inventory_auth::config::Config::from_env(), inventory_auth::startup::build).await
+    inventory_common::web::run(
+        inventory_auth::config::Config::from_env(),
+        inventory_auth::startup::build,
+    )
+    .await
 }

@@ -12,5 +12,7 @@ pub async fn hash(password: String, cost: u32) -> Result<String, ApiError> {
 
 /// Checks `password` against `hash` on the blocking pool; a malformed hash counts as a mismatch.
 pub async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false)).await.map_err(ApiError::internal)
+    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+        .await
+        .map_err(ApiError::internal)
 }

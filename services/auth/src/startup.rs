@@ -23,7 +23,12 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
     let ctx = ServiceContext::new("auth", config.service.clone())?;
     let signer = JwtSigner::from_files(
         &config.private_key_file,
-        config.service.jwt_public_key_files.first().map(String::as_str).unwrap_or_default(),
+        config
+            .service
+            .jwt_public_key_files
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default(),
         &config.service.jwt_issuer,
         &config.service.jwt_audience,
     )?;
@@ -31,7 +36,12 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         .await
         .map_err(|e| StartupError::Other(e.to_string()))?;
     crate::bootstrap::ensure_admin(&ctx.pg, &config).await;
-    let state = web::Data::new(AuthState { pg: ctx.pg.clone(), signer, config, dummy_hash });
+    let state = web::Data::new(AuthState {
+        pg: ctx.pg.clone(),
+        signer,
+        config,
+        dummy_hash,
+    });
     inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());
         crate::routes::config(cfg);

@@ -3,5 +3,9 @@
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let _telemetry = inventory_common::telemetry::init("catalog");
-    inventory_common::web::run(inventory_catalog::config::Config::from_env(), inventory_catalog::startup::build).await
+    inventory_common::web::run(
+        inventory_catalog::config::Config::from_env(),
+        inventory_catalog::startup::build,
+    )
+    .await
 }

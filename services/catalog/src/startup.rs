@@ -18,7 +18,11 @@ pub struct CatalogState {
 
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
     let ctx = ServiceContext::new("catalog", config.service.clone())?;
-    let state = web::Data::new(CatalogState { pg: ctx.pg.clone(), redis: ctx.redis.clone(), config });
+    let state = web::Data::new(CatalogState {
+        pg: ctx.pg.clone(),
+        redis: ctx.redis.clone(),
+        config,
+    });
     inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());
         crate::routes::config(cfg);

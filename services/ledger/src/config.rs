@@ -2,10 +2,10 @@
 
 use inventory_common::config::{ConfigError, ServiceConfig, var_or};
 
-/// The stream the stock service publishes to.
-pub const STREAM: &str = "inventory.stock-events";
 /// The consumer group every ledger instance joins.
-pub const GROUP: &str = "ledger";
+pub use inventory_events::LEDGER_GROUP as GROUP;
+/// The stream the stock service publishes to.
+pub use inventory_events::STOCK_EVENTS_STREAM as STREAM;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -18,9 +18,15 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let default_consumer = format!(
             "{}-{}",
-            std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "ledger".into()),
+            std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "ledger".into()),
             std::process::id()
         );
-        Ok(Self { service: ServiceConfig::from_env()?, consumer: var_or("INVENTORY_LEDGER_CONSUMER", default_consumer)? })
+        Ok(Self {
+            service: ServiceConfig::from_env()?,
+            consumer: var_or("INVENTORY_LEDGER_CONSUMER", default_consumer)?,
+        })
     }
 }

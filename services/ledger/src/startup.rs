@@ -11,8 +11,14 @@ pub async fn ensure_group(ctx: &ServiceContext) {
     loop {
         let attempt = async {
             let mut conn = ctx.redis.get().await.map_err(|e| e.to_string())?;
-            let created: redis::RedisResult<()> =
-                redis::cmd("XGROUP").arg("CREATE").arg(&stream).arg(GROUP).arg("0").arg("MKSTREAM").query_async(&mut *conn).await;
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&stream)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut *conn)
+                .await;
             match created {
                 Ok(()) => Ok(true),
                 Err(e) if e.code() == Some("BUSYGROUP") => Ok(false),

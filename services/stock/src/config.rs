@@ -13,6 +13,9 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self { service: ServiceConfig::from_env()?, cache_ttl: Duration::from_secs(var_or("INVENTORY_CACHE_TTL_SECS", 60)?) })
+        Ok(Self {
+            service: ServiceConfig::from_env()?,
+            cache_ttl: Duration::from_secs(var_or("INVENTORY_CACHE_TTL_SECS", 60)?),
+        })
     }
 }

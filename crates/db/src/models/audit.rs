@@ -35,5 +35,9 @@ pub async fn record(conn: &mut AsyncPgConnection, rec: NewAuditRecord<'_>) -> Qu
         outcome = "success",
         "audit"
     );
-    diesel::insert_into(audit_log::table).values(&rec).execute(conn).await.map(drop)
+    diesel::insert_into(audit_log::table)
+        .values(&rec)
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -39,16 +39,24 @@ pub struct Store {
 
 /// Whether an active (not archived) store has this id.
 pub async fn store_is_active(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(stores::table.filter(stores::id.eq(id)).filter(stores::archived_at.is_null())))
-        .get_result(conn)
-        .await
+    diesel::select(diesel::dsl::exists(
+        stores::table
+            .filter(stores::id.eq(id))
+            .filter(stores::archived_at.is_null()),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Whether an active (not archived) product has this id.
 pub async fn product_is_active(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(products::table.filter(products::id.eq(id)).filter(products::archived_at.is_null())))
-        .get_result(conn)
-        .await
+    diesel::select(diesel::dsl::exists(
+        products::table
+            .filter(products::id.eq(id))
+            .filter(products::archived_at.is_null()),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// The ids among `ids` that are not active stores.
@@ -59,5 +67,9 @@ pub async fn missing_stores(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Query
         .select(stores::id)
         .load(conn)
         .await?;
-    Ok(ids.iter().filter(|id| !found.contains(id)).copied().collect())
+    Ok(ids
+        .iter()
+        .filter(|id| !found.contains(id))
+        .copied()
+        .collect())
 }

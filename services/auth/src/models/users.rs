@@ -34,7 +34,11 @@ impl User {
     }
 
     pub fn caller(&self) -> Caller {
-        Caller { user_id: self.id, role: self.role(), store_ids: self.stores() }
+        Caller {
+            user_id: self.id,
+            role: self.role(),
+            store_ids: self.stores(),
+        }
     }
 
     pub fn view(&self) -> UserView {
@@ -81,11 +85,18 @@ pub struct UserChangeset {
 
 /// Inserts a user; a taken username (any case) is a unique violation.
 pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser<'_>) -> QueryResult<User> {
-    diesel::insert_into(users::table).values(user).returning(User::as_returning()).get_result(conn).await
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// Inserts a user unless the username exists; `None` when it did.
-pub async fn insert_if_missing(conn: &mut AsyncPgConnection, user: &NewUser<'_>) -> QueryResult<Option<User>> {
+pub async fn insert_if_missing(
+    conn: &mut AsyncPgConnection,
+    user: &NewUser<'_>,
+) -> QueryResult<Option<User>> {
     diesel::insert_into(users::table)
         .values(user)
         .on_conflict_do_nothing()
@@ -96,7 +107,10 @@ pub async fn insert_if_missing(conn: &mut AsyncPgConnection, user: &NewUser<'_>)
 }
 
 /// Finds a user by username, case-insensitively.
-pub async fn find_by_username(conn: &mut AsyncPgConnection, username: &str) -> QueryResult<Option<User>> {
+pub async fn find_by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> QueryResult<Option<User>> {
     users::table
         .filter(lower(users::username).eq(username.to_lowercase()))
         .select(User::as_select())
@@ -106,23 +120,50 @@ pub async fn find_by_username(conn: &mut AsyncPgConnection, username: &str) -> Q
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).await.optional()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Locks the row for an update in the current transaction.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).for_update().first(conn).await.optional()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// A page of users in id (creation) order.
-pub async fn list(conn: &mut AsyncPgConnection, after: Option<Uuid>, limit: i64) -> QueryResult<Vec<User>> {
-    let mut query = users::table.select(User::as_select()).order(users::id.asc()).limit(limit + 1).into_boxed();
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<User>> {
+    let mut query = users::table
+        .select(User::as_select())
+        .order(users::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
     if let Some(after) = after {
         query = query.filter(users::id.gt(after));
     }
     query.load(conn).await
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &UserChangeset) -> QueryResult<User> {
-    diesel::update(users::table.find(id)).set(changes).returning(User::as_returning()).get_result(conn).await
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &UserChangeset,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
 }

@@ -37,14 +37,19 @@ fn bad_credentials() -> ApiError {
 /// `POST /auth/login`. An unknown user and a wrong password get the same answer in the same time:
 /// an unknown user is checked against a dummy hash.
 #[tracing::instrument(skip_all)]
-pub async fn login(state: web::Data<AuthState>, body: JsonBody<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AuthState>,
+    body: JsonBody<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let user = {
         let mut conn = db::conn(&state.pg).await?;
         users::find_by_username(&mut conn, &body.username).await?
     };
     // No pooled connection is held while bcrypt runs.
-    let hash = user.as_ref().map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
+    let hash = user
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
     let matches = crate::password::verify(body.password, hash).await?;
     let user = match user {
         Some(user) if matches => user,
@@ -56,12 +61,21 @@ pub async fn login(state: web::Data<AuthState>, body: JsonBody<LoginRequest>) ->
     let mut conn = db::conn(&state.pg).await?;
     let pair = issue_pair(&mut conn, &state, &user, Uuid::now_v7()).await?;
     tracing::info!(user_id = %user.id, "logged in");
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(pair))
 }
 
 /// Signs an access token for `user` and stores a new refresh token in `family_id`.
-pub async fn issue_pair(conn: &mut AsyncPgConnection, state: &AuthState, user: &User, family_id: Uuid) -> Result<TokenPair, ApiError> {
-    let access_token = state.signer.sign(&user.caller(), state.config.access_ttl_secs)?;
+pub async fn issue_pair(
+    conn: &mut AsyncPgConnection,
+    state: &AuthState,
+    user: &User,
+    family_id: Uuid,
+) -> Result<TokenPair, ApiError> {
+    let access_token = state
+        .signer
+        .sign(&user.caller(), state.config.access_ttl_secs)?;
     let refresh_token = tokens::new_refresh_token();
     let hash = tokens::hash_refresh_token(&refresh_token);
     refresh_tokens::insert(
@@ -75,5 +89,10 @@ pub async fn issue_pair(conn: &mut AsyncPgConnection, state: &AuthState, user: &
         },
     )
     .await?;
-    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: state.config.access_ttl_secs, refresh_token })
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.config.access_ttl_secs,
+        refresh_token,
+    })
 }

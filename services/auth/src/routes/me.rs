@@ -7,6 +7,8 @@ use crate::{models::users, startup::AuthState};
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn me(state: web::Data<AuthState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let mut conn = db::conn(&state.pg).await?;
-    let user = users::find(&mut conn, caller.user_id).await?.ok_or_else(|| ApiError::NotFound("user not found".into()))?;
+    let user = users::find(&mut conn, caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("user not found".into()))?;
     Ok(HttpResponse::Ok().json(user.view()))
 }

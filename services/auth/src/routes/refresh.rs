@@ -25,7 +25,10 @@ enum Outcome {
 /// `POST /auth/refresh`: rotates the refresh token. A token works once; presenting an already
 /// rotated token revokes its whole family (it was stolen, or the client is confused).
 #[tracing::instrument(skip_all)]
-pub async fn refresh(state: web::Data<AuthState>, body: JsonBody<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AuthState>,
+    body: JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let hash = tokens::hash_refresh_token(&body.0.refresh_token);
     let mut conn = db::conn(&state.pg).await?;
     // Rejections that revoke must still commit, so they are returned as a value, not an error.
@@ -55,7 +58,9 @@ pub async fn refresh(state: web::Data<AuthState>, body: JsonBody<RefreshRequest>
         })
         .await?;
     match outcome {
-        Outcome::Rotated(pair) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair)),
+        Outcome::Rotated(pair) => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(pair)),
         Outcome::Rejected(e) => Err(e),
     }
 }
@@ -63,13 +68,19 @@ pub async fn refresh(state: web::Data<AuthState>, body: JsonBody<RefreshRequest>
 /// `POST /auth/logout`: revokes the session (the refresh token's family). Idempotent: an unknown or
 /// already revoked token is also 204.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-pub async fn logout(state: web::Data<AuthState>, caller: Caller, body: JsonBody<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AuthState>,
+    caller: Caller,
+    body: JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let hash = tokens::hash_refresh_token(&body.0.refresh_token);
     let mut conn = db::conn(&state.pg).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         if let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? {
             if token.user_id != caller.user_id {
-                return Err(ApiError::Forbidden("that refresh token belongs to another user".into()));
+                return Err(ApiError::Forbidden(
+                    "that refresh token belongs to another user".into(),
+                ));
             }
             refresh_tokens::revoke_family(conn, token.family_id).await?;
         }

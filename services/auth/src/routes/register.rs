@@ -33,15 +33,25 @@ pub async fn register(
     let body = body.0;
     let username = Username::parse(&body.username)?;
     let password = Password::parse(body.password)?;
-    let hash = crate::password::hash(password.expose().to_owned(), state.config.bcrypt_cost).await?;
+    let hash =
+        crate::password::hash(password.expose().to_owned(), state.config.bcrypt_cost).await?;
     let mut conn = db::conn(&state.pg).await?;
     let user = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let new = NewUser { id: Uuid::now_v7(), username: username.as_str(), password_hash: &hash, role: Role::Clerk.as_str() };
-            let user = users::insert(conn, &new).await.map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict { .. } => ApiError::conflict("username-taken", "that username is taken"),
-                other => other,
-            })?;
+            let new = NewUser {
+                id: Uuid::now_v7(),
+                username: username.as_str(),
+                password_hash: &hash,
+                role: Role::Clerk.as_str(),
+            };
+            let user = users::insert(conn, &new)
+                .await
+                .map_err(|e| match ApiError::from(e) {
+                    ApiError::Conflict { .. } => {
+                        ApiError::conflict("username-taken", "that username is taken")
+                    }
+                    other => other,
+                })?;
             audit::record(
                 conn,
                 NewAuditRecord {

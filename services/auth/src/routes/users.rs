@@ -25,7 +25,11 @@ use crate::{
 
 /// `GET /auth/users` (admin): users in creation order, paginated.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-pub async fn list(state: web::Data<AuthState>, caller: Caller, query: web::Query<PageParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AuthState>,
+    caller: Caller,
+    query: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let page = query.parse()?;
     let mut conn = db::conn(&state.pg).await?;
@@ -56,7 +60,10 @@ pub async fn update(
     let id = path.into_inner();
     let body = body.0;
     if body.role.is_none() && body.store_ids.is_none() && body.disabled.is_none() {
-        return Err(ApiError::field("body", "give at least one of role, store_ids, disabled"));
+        return Err(ApiError::field(
+            "body",
+            "give at least one of role, store_ids, disabled",
+        ));
     }
     let mut store_ids = body.store_ids;
     if let Some(ids) = store_ids.as_mut() {
@@ -66,11 +73,16 @@ pub async fn update(
     let mut conn = db::conn(&state.pg).await?;
     let user = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let before = users::find_for_update(conn, id).await?.ok_or_else(|| ApiError::NotFound(format!("user {id} not found")))?;
+            let before = users::find_for_update(conn, id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("user {id} not found")))?;
             if let Some(ids) = &store_ids {
                 let missing = catalog::missing_stores(conn, ids).await?;
                 if let Some(first) = missing.first() {
-                    return Err(ApiError::field("store_ids", format!("store {first} does not exist")));
+                    return Err(ApiError::field(
+                        "store_ids",
+                        format!("store {first} does not exist"),
+                    ));
                 }
             }
             let changes = UserChangeset {

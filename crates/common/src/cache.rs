@@ -1,0 +1,223 @@
+//! Redis cache-aside for read endpoints.
+//!
+//! * Entries are JSON, in a Redis hash per cache key (`products:all`, `product:{id}`,
+//!   `stock:store:{id}`, ...) with one field per variant (a page, a filter), so one `DEL` drops every
+//!   variant of a key. Entries live `ttl` (default 60 s).
+//! * No stale read after a write, whichever instance serves it: a writer bumps the key's version
+//!   (`{key}:v`) and deletes the key after its commit; a reader stores what it loaded only if the version
+//!   is still the one it saw before loading (checked atomically in Redis).
+//! * A Redis outage or a slow Redis (over `timeout`) degrades to the database, never to an error, and is
+//!   counted in `cache_errors_total`.
+//! * Concurrent misses of one key in one instance share one load (single flight).
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{ApiError, redis::RedisPool};
+
+const STORE_IF_UNCHANGED: &str = r"
+local current = redis.call('GET', KEYS[2]) or '0'
+if current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+/// A cache over one Redis pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    pool: RedisPool,
+    prefix: String,
+    ttl: Duration,
+    timeout: Duration,
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    script: Arc<redis::Script>,
+}
+
+impl Cache {
+    /// `prefix` is prepended to every key (see `INVENTORY_REDIS_KEY_PREFIX`).
+    pub fn new(
+        pool: RedisPool,
+        prefix: impl Into<String>,
+        ttl: Duration,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            pool,
+            prefix: prefix.into(),
+            ttl,
+            timeout,
+            flights: Arc::default(),
+            script: Arc::new(redis::Script::new(STORE_IF_UNCHANGED)),
+        }
+    }
+
+    /// Returns the cached value of `key`/`field`, or loads it with `load` and caches it.
+    pub async fn get_or_load<T, F, Fut>(
+        &self,
+        key: &str,
+        field: &str,
+        load: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let key = format!("{}{}", self.prefix, key);
+        if let Some(hit) = self.lookup::<T>(&key, field).await {
+            return Ok(hit);
+        }
+        let flight = self.flight(&key, field);
+        let guard = flight.lock().await;
+        // Whoever held the flight before us may have filled the entry.
+        if let Some(hit) = self.lookup::<T>(&key, field).await {
+            drop(guard);
+            self.land(&key, field, flight);
+            return Ok(hit);
+        }
+        metrics::counter!("cache_misses_total").increment(1);
+        let version = self.version(&key).await;
+        let result = load().await;
+        if let (Ok(value), Some(version)) = (&result, version) {
+            self.store(&key, field, &version, value).await;
+        }
+        drop(guard);
+        self.land(&key, field, flight);
+        result
+    }
+
+    /// Drops `keys` after a committed write, so the next read of any instance reloads them.
+    pub async fn invalidate(&self, keys: &[String]) {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            let key = format!("{}{}", self.prefix, key);
+            pipe.cmd("INCR").arg(format!("{key}:v")).ignore();
+            pipe.cmd("PEXPIRE")
+                .arg(format!("{key}:v"))
+                .arg(self.version_ttl_ms())
+                .ignore();
+            pipe.cmd("DEL").arg(&key).ignore();
+        }
+        let run = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            pipe.query_async::<()>(&mut *conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.timeout * 4, run).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.failed("invalidate", &e),
+            Err(_) => self.failed("invalidate", "timed out"),
+        }
+    }
+
+    async fn lookup<T: DeserializeOwned>(&self, key: &str, field: &str) -> Option<T> {
+        let run = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            redis::cmd("HGET")
+                .arg(key)
+                .arg(field)
+                .query_async::<Option<String>>(&mut *conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(Some(json))) => match serde_json::from_str(&json) {
+                Ok(value) => {
+                    metrics::counter!("cache_hits_total").increment(1);
+                    Some(value)
+                }
+                Err(_) => None,
+            },
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => {
+                self.failed("get", &e);
+                None
+            }
+            Err(_) => {
+                self.failed("get", "timed out");
+                None
+            }
+        }
+    }
+
+    /// The key's version before loading; `None` when Redis is unreachable (then nothing is stored).
+    async fn version(&self, key: &str) -> Option<String> {
+        let run = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            redis::cmd("GET")
+                .arg(format!("{key}:v"))
+                .query_async::<Option<String>>(&mut *conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(v)) => Some(v.unwrap_or_else(|| "0".into())),
+            Ok(Err(e)) => {
+                self.failed("version", &e);
+                None
+            }
+            Err(_) => {
+                self.failed("version", "timed out");
+                None
+            }
+        }
+    }
+
+    async fn store<T: Serialize>(&self, key: &str, field: &str, version: &str, value: &T) {
+        let Ok(json) = serde_json::to_string(value) else {
+            return;
+        };
+        let run = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            self.script
+                .key(key)
+                .key(format!("{key}:v"))
+                .arg(version)
+                .arg(field)
+                .arg(json)
+                .arg(self.ttl.as_millis() as u64)
+                .invoke_async::<i64>(&mut *conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => self.failed("set", &e),
+            Err(_) => self.failed("set", "timed out"),
+        }
+    }
+
+    fn failed(&self, op: &'static str, error: &str) {
+        metrics::counter!("cache_errors_total", "op" => op).increment(1);
+        tracing::warn!(op, error, "cache unavailable; using the database");
+    }
+
+    /// Versions outlive entries so a late reader cannot resurrect an old version number.
+    fn version_ttl_ms(&self) -> u64 {
+        (self.ttl.as_millis() as u64).saturating_mul(10).max(60_000)
+    }
+
+    fn flight(&self, key: &str, field: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights
+            .entry(format!("{key}\u{0}{field}"))
+            .or_default()
+            .clone()
+    }
+
+    fn land(&self, key: &str, field: &str, flight: Arc<tokio::sync::Mutex<()>>) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references: ours and the map's. Anyone else still waiting keeps the entry alive.
+        if Arc::strong_count(&flight) <= 2 {
+            flights.remove(&format!("{key}\u{0}{field}"));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests through the nginx gateway of the test stack (`make test`). One binary, one
+//! module per area.
+
+mod gateway;
