@@ -228,36 +228,20 @@ wait_ready() {
 }
 
 # --- gateway ----------------------------------------------------------------------------------
-upstream_lines() {
-    local svc="$1" n
-    for n in $(seq 1 "$(instances_of "$svc")"); do
-        printf '        server 127.0.0.1:%s max_fails=1 fail_timeout=5s;\n' "$(service_port "$svc" "$n")"
-    done
+instance_list() {
+    local svc="$1" n list=""
+    for n in $(seq 1 "$(instances_of "$svc")"); do list="$list${list:+,}127.0.0.1:$(service_port "$svc" "$n")"; done
+    echo "$list"
 }
 
 render_nginx() {
     mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/conf"
     [ "$(id -u)" = 0 ] && chown -R nobody "$NGINX_DIR/tmp"
     local conf="$NGINX_DIR/conf/nginx.conf"
-    GATEWAY_RATE="${GATEWAY_RATE:-200r/s}" GATEWAY_BURST="${GATEWAY_BURST:-400}" \
-    python3 - "$ROOT/deploy/nginx/nginx.conf.template" "$conf" <<PY
-import os, sys
-src, dst = sys.argv[1], sys.argv[2]
-text = open(src).read()
-values = {
-    "GATEWAY_PORT": "$GATEWAY_PORT",
-    "STATE": "$NGINX_DIR",
-    "LOGS": "$LOGS",
-    "AUTH_SERVERS": """$(upstream_lines auth)""",
-    "CATALOG_SERVERS": """$(upstream_lines catalog)""",
-    "STOCK_SERVERS": """$(upstream_lines stock)""",
-    "RATE": os.environ["GATEWAY_RATE"],
-    "BURST": os.environ["GATEWAY_BURST"],
-}
-for key, value in values.items():
-    text = text.replace("{{" + key + "}}", value)
-open(dst, "w").write(text)
-PY
+    python3 "$ROOT/deploy/nginx/render.py" --out "$conf" --listen "127.0.0.1:$GATEWAY_PORT" \
+        --state "$NGINX_DIR" --logs "$LOGS" --rate "${GATEWAY_RATE:-200r/s}" --burst "${GATEWAY_BURST:-400}" \
+        --upstream "auth=$(instance_list auth)" --upstream "catalog=$(instance_list catalog)" \
+        --upstream "stock=$(instance_list stock)"
     "$(nginx_bin)" -t -q -p "$NGINX_DIR" -c "$conf" 2>>"$LOGS/nginx-error.log" || die "the gateway config is invalid (see $LOGS/nginx-error.log)"
 }
 

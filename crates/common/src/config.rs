@@ -61,6 +61,16 @@ where
     })
 }
 
+/// Reads a comma-separated list, or `default` when unset.
+pub fn parse_list<T>(name: &str, default: &str) -> Result<Vec<T>, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let raw: String = var_or(name, default.to_owned())?;
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|item| parse(name, item)).collect()
+}
+
 /// Settings every HTTP service shares.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -87,6 +97,12 @@ pub struct ServiceConfig {
     /// `INVENTORY_REDIS_KEY_PREFIX`: prepended to every Redis key and stream name (isolates tenants
     /// of one Redis, and tests).
     pub redis_key_prefix: String,
+    /// `INVENTORY_RATE_LIMIT_PER_SECOND`: sustained requests per second per client (user or address).
+    pub rate_limit_per_second: u32,
+    /// `INVENTORY_RATE_LIMIT_BURST`: requests a client may make at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// `INVENTORY_TRUSTED_PROXIES`: comma-separated addresses whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `INVENTORY_JWT_PUBLIC_KEY_FILES`: comma-separated PEM files of the keys that verify access tokens.
     pub jwt_public_key_files: Vec<String>,
     /// `INVENTORY_JWT_ISSUER`.
@@ -110,6 +126,9 @@ impl ServiceConfig {
             redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
             redis_pool_size: var_or("INVENTORY_REDIS_POOL_SIZE", 16)?,
             redis_timeout: Duration::from_millis(var_or("INVENTORY_REDIS_TIMEOUT_MS", 250)?),
+            rate_limit_per_second: var_or("INVENTORY_RATE_LIMIT_PER_SECOND", 100)?,
+            rate_limit_burst: var_or("INVENTORY_RATE_LIMIT_BURST", 200)?,
+            trusted_proxies: parse_list("INVENTORY_TRUSTED_PROXIES", "127.0.0.1,::1")?,
             redis_key_prefix: var_or("INVENTORY_REDIS_KEY_PREFIX", String::new())?,
             jwt_public_key_files: key_files
                 .split(',')

@@ -11,6 +11,8 @@ pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod pagination;
+#[cfg(feature = "web")]
+pub mod rate_limit;
 pub mod redis;
 pub mod telemetry;
 #[cfg(feature = "web")]

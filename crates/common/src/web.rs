@@ -486,9 +486,16 @@ where
     let port = listener.local_addr()?.port();
     let readiness = ctx.readiness();
     let verifier = ctx.verifier.clone();
+    let limits = crate::rate_limit::limiter(
+        crate::rate_limit::ClientKey::user_or_address(verifier.clone(), ctx.config.trusted_proxies.clone()),
+        ctx.config.rate_limit_per_second,
+        ctx.config.rate_limit_burst,
+    )
+    .map_err(StartupError::Other)?;
     let server = actix_web::HttpServer::new(move || {
         let readiness = readiness.clone();
         actix_web::App::new()
+            .wrap(crate::rate_limit::middleware(&limits))
             .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
             .wrap(actix_web::middleware::from_fn(request_context))
             .app_data(verifier.clone())

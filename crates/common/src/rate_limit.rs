@@ -1,0 +1,107 @@
+//! Per-client rate limiting (actix-governor): keyed by the authenticated user when the request carries
+//! a valid token, else by the client address. The address is the TCP peer, or — only when the peer is
+//! a trusted proxy (the gateway) — the address the proxy put in `X-Forwarded-For`. A client cannot
+//! choose its key by sending that header itself. Limited requests get a 429 problem+json with
+//! `Retry-After` and `x-ratelimit-*` headers.
+
+use std::{net::IpAddr, sync::Arc};
+
+use actix_governor::{
+    Governor, GovernorConfig, GovernorConfigBuilder, KeyExtractor,
+    governor::{
+        NotUntil,
+        clock::{Clock, DefaultClock, QuantaInstant},
+        middleware::StateInformationMiddleware,
+    },
+};
+use actix_web::{HttpResponse, HttpResponseBuilder, dev::ServiceRequest, web};
+
+use crate::{ApiError, auth::JwtVerifier};
+
+/// How a limiter picks the client of a request.
+#[derive(Clone)]
+pub struct ClientKey {
+    verifier: Option<web::Data<JwtVerifier>>,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+impl ClientKey {
+    /// Keys by user when `verifier` accepts the request's token, by address otherwise.
+    pub fn user_or_address(verifier: web::Data<JwtVerifier>, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self { verifier: Some(verifier), trusted_proxies: Arc::new(trusted_proxies) }
+    }
+
+    /// Keys by address only (login, register).
+    pub fn address(trusted_proxies: Vec<IpAddr>) -> Self {
+        Self { verifier: None, trusted_proxies: Arc::new(trusted_proxies) }
+    }
+}
+
+/// The client's address: the peer, or the gateway's `X-Forwarded-For` when the peer is trusted.
+pub fn client_address(req: &ServiceRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        // The proxy appends the address it saw last; anything before it is the client's claim.
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    Some(forwarded.unwrap_or(peer))
+}
+
+impl KeyExtractor for ClientKey {
+    type Key = String;
+    type KeyExtractionError = ApiError;
+
+    fn extract(&self, req: &ServiceRequest) -> Result<String, ApiError> {
+        if let Some(verifier) = &self.verifier
+            && let Some(token) = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+            && let Ok(claims) = verifier.verify(token.trim())
+        {
+            return Ok(format!("user:{}", claims.sub));
+        }
+        match client_address(req, &self.trusted_proxies) {
+            Some(ip) => Ok(format!("ip:{ip}")),
+            None => Ok("ip:unknown".to_owned()),
+        }
+    }
+
+    fn exceed_rate_limit_response(&self, negative: &NotUntil<QuantaInstant>, mut response: HttpResponseBuilder) -> HttpResponse {
+        let wait = negative.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+        metrics::counter!("rate_limited_total").increment(1);
+        response
+            .content_type("application/problem+json")
+            .body(ApiError::TooManyRequests { retry_after: wait }.problem().to_string())
+    }
+}
+
+/// A limiter's configuration.
+pub type LimiterConfig = GovernorConfig<ClientKey, StateInformationMiddleware>;
+
+/// `per_second` requests per second sustained, bursts of `burst`, per client.
+pub fn limiter(key: ClientKey, per_second: u32, burst: u32) -> Result<LimiterConfig, String> {
+    if per_second == 0 || burst == 0 {
+        return Err("rate limits must be positive".into());
+    }
+    let nanos_per_request = 1_000_000_000u64 / u64::from(per_second);
+    GovernorConfigBuilder::default()
+        .nanoseconds_per_request(nanos_per_request.max(1))
+        .burst_size(burst)
+        .key_extractor(key)
+        .use_headers()
+        .finish()
+        .ok_or_else(|| "invalid rate limit".to_owned())
+}
+
+/// The middleware for a limiter configuration.
+pub fn middleware(config: &LimiterConfig) -> Governor<ClientKey, StateInformationMiddleware> {
+    Governor::new(config)
+}
