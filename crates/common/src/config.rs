@@ -1,7 +1,7 @@
 //! Typed configuration read from environment variables. Every variable is documented in the README's
 //! configuration table; a malformed value stops the process at start with the variable's name.
 
-use std::{fmt::Display, str::FromStr, time::Duration};
+use std::{fmt::Display, net::IpAddr, str::FromStr, time::Duration};
 
 /// A configuration value that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,45 @@ where
     raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|item| parse(name, item)).collect()
 }
 
+/// An address block (`10.0.0.0/8`, `127.0.0.1`, `::1/128`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this block.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("`{s}` is not an address or address/prefix"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix length in `{s}`"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
 /// Settings every HTTP service shares.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -102,7 +141,7 @@ pub struct ServiceConfig {
     /// `INVENTORY_RATE_LIMIT_BURST`: requests a client may make at once above the sustained rate.
     pub rate_limit_burst: u32,
     /// `INVENTORY_TRUSTED_PROXIES`: comma-separated addresses whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<IpNet>,
     /// `INVENTORY_JWT_PUBLIC_KEY_FILES`: comma-separated PEM files of the keys that verify access tokens.
     pub jwt_public_key_files: Vec<String>,
     /// `INVENTORY_JWT_ISSUER`.
@@ -148,5 +187,24 @@ impl ServiceConfig {
     /// The `host:port` to bind.
     pub fn bind_address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_blocks() {
+        let net: IpNet = "10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(net.contains("10.1.2.3".parse().unwrap_or_else(|e| panic!("{e}"))));
+        assert!(!net.contains("11.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))));
+        let one: IpNet = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(one.contains("127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))));
+        assert!(!one.contains("127.0.0.2".parse().unwrap_or_else(|e| panic!("{e}"))));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        assert!("nonsense".parse::<IpNet>().is_err());
+        let any: IpNet = "0.0.0.0/0".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(any.contains("8.8.8.8".parse().unwrap_or_else(|e| panic!("{e}"))));
     }
 }

@@ -16,31 +16,31 @@ use actix_governor::{
 };
 use actix_web::{HttpResponse, HttpResponseBuilder, dev::ServiceRequest, web};
 
-use crate::{ApiError, auth::JwtVerifier};
+use crate::{ApiError, auth::JwtVerifier, config::IpNet};
 
 /// How a limiter picks the client of a request.
 #[derive(Clone)]
 pub struct ClientKey {
     verifier: Option<web::Data<JwtVerifier>>,
-    trusted_proxies: Arc<Vec<IpAddr>>,
+    trusted_proxies: Arc<Vec<IpNet>>,
 }
 
 impl ClientKey {
     /// Keys by user when `verifier` accepts the request's token, by address otherwise.
-    pub fn user_or_address(verifier: web::Data<JwtVerifier>, trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn user_or_address(verifier: web::Data<JwtVerifier>, trusted_proxies: Vec<IpNet>) -> Self {
         Self { verifier: Some(verifier), trusted_proxies: Arc::new(trusted_proxies) }
     }
 
     /// Keys by address only (login, register).
-    pub fn address(trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn address(trusted_proxies: Vec<IpNet>) -> Self {
         Self { verifier: None, trusted_proxies: Arc::new(trusted_proxies) }
     }
 }
 
 /// The client's address: the peer, or the gateway's `X-Forwarded-For` when the peer is trusted.
-pub fn client_address(req: &ServiceRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_address(req: &ServiceRequest, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip())?;
-    if !trusted_proxies.contains(&peer) {
+    if !trusted_proxies.iter().any(|net| net.contains(peer)) {
         return Some(peer);
     }
     let forwarded = req

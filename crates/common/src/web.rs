@@ -220,6 +220,8 @@ fn json_error(path: &str, err: serde_json::Error) -> ApiError {
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
     let field = match (path, named) {
         (".", Some(name)) => name.to_owned(),
+        // For an unknown field the path already ends with it; for a missing one it is the parent.
+        (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
         (p, Some(name)) => format!("{p}.{name}"),
         (".", None) => "body".to_owned(),
         (p, None) => p.to_owned(),

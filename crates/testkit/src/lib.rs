@@ -80,7 +80,7 @@ pub fn service_config(service: &str, db: &TestDb) -> ServiceConfig {
         redis_timeout: Duration::from_millis(500),
         rate_limit_per_second: 10_000,
         rate_limit_burst: 10_000,
-        trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
+        trusted_proxies: vec!["127.0.0.1".parse().expect("address")],
         redis_key_prefix: format!("{}:", db.name),
         jwt_public_key_files: vec![env("INVENTORY_JWT_PUBLIC_KEY_FILES")],
         jwt_issuer: "inventory-auth".into(),
