@@ -2,8 +2,8 @@
 
 use actix_web::web;
 use inventory_common::{
+    cache::Cache,
     db::PgPool,
-    redis::RedisPool,
     web::{ServiceContext, StartupError},
 };
 
@@ -12,15 +12,23 @@ use crate::config::Config;
 /// What the handlers share.
 pub struct CatalogState {
     pub pg: PgPool,
-    pub redis: RedisPool,
+    /// Cache-aside over Redis for every read; a Redis outage degrades to the database.
+    pub cache: Cache,
     pub config: Config,
 }
 
+/// Builds the pools and the cache, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
     let ctx = ServiceContext::new("catalog", config.service.clone())?;
+    let cache = Cache::new(
+        ctx.redis.clone(),
+        config.service.redis_key_prefix.clone(),
+        config.cache_ttl,
+        config.service.redis_timeout,
+    );
     let state = web::Data::new(CatalogState {
         pg: ctx.pg.clone(),
-        redis: ctx.redis.clone(),
+        cache,
         config,
     });
     inventory_common::web::serve(&ctx, move |cfg| {

@@ -1,0 +1,203 @@
+//! A product's fields.
+
+use inventory_common::{ApiError, FieldError};
+
+use super::text::TextRule;
+
+/// A stock-keeping unit: 1–64 characters after trimming, no control characters. Unique among
+/// active products (case-sensitive, as stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sku(String);
+
+impl Sku {
+    /// Trims and checks a SKU.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        TextRule {
+            field: "sku",
+            min: 1,
+            max: 64,
+            multiline: false,
+        }
+        .check(raw)
+        .map(Self)
+    }
+
+    /// The SKU as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A product's display name: 1–200 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    /// Trims and checks a name.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        TextRule {
+            field: "name",
+            min: 1,
+            max: 200,
+            multiline: false,
+        }
+        .check(raw)
+        .map(Self)
+    }
+
+    /// The name as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A free-text description: at most 2,000 characters after trimming; line breaks allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    /// Trims and checks a description; a blank one is no description (`None`).
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
+        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+            return Ok(None);
+        };
+        TextRule {
+            field: "description",
+            min: 1,
+            max: 2000,
+            multiline: true,
+        }
+        .check(raw)
+        .map(|text| Some(Self(text)))
+    }
+
+    /// The description as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A price in minor units (cents): an integer ≥ 0. JSON strings and floats are refused before this
+/// point, by the body's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceCents(i64);
+
+impl PriceCents {
+    /// Checks a price.
+    pub fn parse(raw: i64) -> Result<Self, FieldError> {
+        if raw < 0 {
+            return Err(FieldError::new("price_cents", "must be 0 or more"));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The price in cents.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A valid product, as a create or a replace writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductDraft {
+    pub sku: Sku,
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub price_cents: PriceCents,
+}
+
+impl ProductDraft {
+    /// Parses every field, reporting all the bad ones together.
+    pub fn parse(
+        sku: &str,
+        name: &str,
+        description: Option<&str>,
+        price_cents: i64,
+    ) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let sku = super::keep(Sku::parse(sku), &mut errors);
+        let name = super::keep(ProductName::parse(name), &mut errors);
+        let description = super::keep(Description::parse(description), &mut errors);
+        let price_cents = super::keep(PriceCents::parse(price_cents), &mut errors);
+        match (sku, name, description, price_cents) {
+            (Some(sku), Some(name), Some(description), Some(price_cents)) => Ok(Self {
+                sku,
+                name,
+                description,
+                price_cents,
+            }),
+            _ => Err(ApiError::fields(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(result: Result<impl std::fmt::Debug, FieldError>) -> String {
+        match result {
+            Err(e) => e.field,
+            Ok(v) => panic!("expected an error, got {v:?}"),
+        }
+    }
+
+    #[test]
+    fn skus() {
+        assert_eq!(field(Sku::parse("")), "sku");
+        assert_eq!(field(Sku::parse("   ")), "sku");
+        assert_eq!(field(Sku::parse(&"x".repeat(65))), "sku");
+        assert_eq!(field(Sku::parse("AB\u{0}C")), "sku");
+        assert_eq!(field(Sku::parse("AB\nC")), "sku");
+        assert_eq!(
+            Sku::parse("  ABC-1 ").map(|s| s.0).ok(),
+            Some("ABC-1".into())
+        );
+        assert!(
+            Sku::parse(&"é".repeat(64)).is_ok(),
+            "length counts characters"
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(field(ProductName::parse("")), "name");
+        assert_eq!(field(ProductName::parse(" \t ")), "name");
+        assert_eq!(field(ProductName::parse(&"n".repeat(201))), "name");
+        assert_eq!(field(ProductName::parse("Tea\u{7}")), "name");
+        assert!(ProductName::parse(&"n".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn descriptions() {
+        assert_eq!(
+            field(Description::parse(Some(&"d".repeat(2001)))),
+            "description"
+        );
+        assert_eq!(field(Description::parse(Some("bell\u{7}"))), "description");
+        assert_eq!(Description::parse(None).ok(), Some(None));
+        assert_eq!(Description::parse(Some("  ")).ok(), Some(None));
+        assert!(matches!(
+            Description::parse(Some("two\nlines")),
+            Ok(Some(_))
+        ));
+        assert!(Description::parse(Some(&"d".repeat(2000))).is_ok());
+    }
+
+    #[test]
+    fn prices() {
+        assert_eq!(field(PriceCents::parse(-1)), "price_cents");
+        assert_eq!(PriceCents::parse(0).map(PriceCents::get).ok(), Some(0));
+        assert!(PriceCents::parse(i64::MAX).is_ok());
+    }
+
+    #[test]
+    fn a_draft_reports_every_bad_field() {
+        let Err(ApiError::BadRequest { errors, .. }) = ProductDraft::parse("", "", None, -5) else {
+            panic!("expected a 400");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["sku", "name", "price_cents"]);
+        assert!(ProductDraft::parse("A-1", "Tea", Some("green"), 250).is_ok());
+    }
+}

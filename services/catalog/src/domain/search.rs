@@ -1,0 +1,80 @@
+//! The product list's `q` filter.
+
+use inventory_common::FieldError;
+
+/// The longest search text accepted.
+const MAX_LEN: usize = 200;
+
+/// A case-insensitive "contains" search on SKU or name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    lowered: String,
+}
+
+impl SearchQuery {
+    /// Trims `q`; absent or blank means no filter (`None`).
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
+        let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if text.chars().count() > MAX_LEN {
+            return Err(FieldError::new(
+                "q",
+                format!("must be at most {MAX_LEN} characters"),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(FieldError::new("q", "must not contain control characters"));
+        }
+        Ok(Some(Self {
+            lowered: text.to_lowercase(),
+        }))
+    }
+
+    /// The lowercased search text (also what identifies the filter in a cache field).
+    pub fn text(&self) -> &str {
+        &self.lowered
+    }
+
+    /// A `LIKE` pattern matching any text containing the query, with `\`, `%` and `_` escaped so
+    /// they match themselves (PostgreSQL's default `LIKE` escape is the backslash).
+    pub fn like_pattern(&self) -> String {
+        let mut pattern = String::with_capacity(self.lowered.len() + 2);
+        pattern.push('%');
+        for c in self.lowered.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        pattern
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_is_no_filter() {
+        assert_eq!(SearchQuery::parse(None).ok(), Some(None));
+        assert_eq!(SearchQuery::parse(Some("   ")).ok(), Some(None));
+    }
+
+    #[test]
+    fn bad_queries_name_q() {
+        let long = "q".repeat(201);
+        assert_eq!(
+            SearchQuery::parse(Some(&long)).err().map(|e| e.field),
+            Some("q".into())
+        );
+        assert!(SearchQuery::parse(Some("a\u{0}b")).is_err());
+    }
+
+    #[test]
+    fn patterns_are_lowercased_and_escaped() {
+        let q = SearchQuery::parse(Some(" 50%_Off\\ ")).ok().flatten();
+        assert_eq!(q.map(|q| q.like_pattern()), Some(r"%50\%\_off\\%".into()));
+    }
+}

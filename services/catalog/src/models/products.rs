@@ -1,0 +1,216 @@
+//! Queries on `products`. Only active (not archived) products are visible; archiving frees the SKU.
+
+use chrono::{DateTime, Utc};
+use diesel::{dsl::now, prelude::*, sql_types};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use inventory_common::ApiError;
+use inventory_db::{models::catalog::Product, schema::products};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Actor, Change, audit, unique_violation};
+use crate::domain::{ProductDraft, SearchQuery};
+
+diesel::define_sql_function!(fn lower(x: sql_types::Text) -> sql_types::Text);
+
+/// A product as the API shows it (and as the cache holds it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductView {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub price_cents: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        Self {
+            id: p.id,
+            sku: p.sku,
+            name: p.name,
+            description: p.description,
+            price_cents: p.price_cents,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// The columns a create or a replace writes; `None` writes NULL.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+struct ProductColumns<'a> {
+    sku: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    price_cents: i64,
+}
+
+impl<'a> From<&'a ProductDraft> for ProductColumns<'a> {
+    fn from(d: &'a ProductDraft) -> Self {
+        Self {
+            sku: d.sku.as_str(),
+            name: d.name.as_str(),
+            description: d.description.as_ref().map(|d| d.as_str()),
+            price_cents: d.price_cents.get(),
+        }
+    }
+}
+
+const SKU_KEY: &str = "products_sku_active_key";
+
+fn sku_taken(e: diesel::result::Error, draft: &ProductDraft) -> ApiError {
+    unique_violation(e, SKU_KEY, "sku", || {
+        format!("a product with sku `{}` already exists", draft.sku.as_str())
+    })
+}
+
+fn missing(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("product {id} not found"))
+}
+
+/// The active product `id`.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView, ApiError> {
+    products::table
+        .find(id)
+        .filter(products::archived_at.is_null())
+        .select(Product::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(ProductView::from)
+        .ok_or_else(|| missing(id))
+}
+
+/// Up to `limit + 1` active products after `after` in id (creation) order, filtered by `search` on
+/// SKU or name; the extra row tells the caller that there is a next page. The filter is
+/// `lower(col) LIKE '%q%'`, which the trigram indexes on `lower(sku)` and `lower(name)` serve.
+#[tracing::instrument(skip_all, fields(limit))]
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    search: Option<&SearchQuery>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<ProductView>, ApiError> {
+    let mut query = products::table
+        .filter(products::archived_at.is_null())
+        .select(Product::as_select())
+        .order(products::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(products::id.gt(after));
+    }
+    if let Some(search) = search {
+        let pattern = search.like_pattern();
+        query = query.filter(
+            lower(products::sku)
+                .like(pattern.clone())
+                .or(lower(products::name).like(pattern)),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(rows.into_iter().map(ProductView::from).collect())
+}
+
+/// Creates a product (409 naming `sku` when an active product has it).
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    draft: &ProductDraft,
+    actor: &Actor<'_>,
+) -> Result<ProductView, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let created: ProductView = diesel::insert_into(products::table)
+            .values((products::id.eq(Uuid::now_v7()), ProductColumns::from(draft)))
+            .returning(Product::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| sku_taken(e, draft))?
+            .into();
+        let change = Change {
+            action: "product.create",
+            entity: "product",
+            id: created.id,
+            before: None,
+            after: Some(&created),
+        };
+        audit(conn, actor, change).await?;
+        Ok(created)
+    })
+    .await
+}
+
+/// Replaces every field of the active product `id` (404 when there is none, 409 on a taken SKU).
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn replace(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    draft: &ProductDraft,
+    actor: &Actor<'_>,
+) -> Result<ProductView, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let before = lock(conn, id).await?;
+        let after: ProductView = diesel::update(products::table.find(id))
+            .set((ProductColumns::from(draft), products::updated_at.eq(now)))
+            .returning(Product::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| sku_taken(e, draft))?
+            .into();
+        let change = Change {
+            action: "product.update",
+            entity: "product",
+            id,
+            before: Some(&before),
+            after: Some(&after),
+        };
+        audit(conn, actor, change).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Archives the active product `id` (404 when there is none): it leaves lists and reads, its SKU is
+/// free again, and its stock history keeps pointing at it.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn archive(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    actor: &Actor<'_>,
+) -> Result<(), ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let before = lock(conn, id).await?;
+        diesel::update(products::table.find(id))
+            .set((products::archived_at.eq(now), products::updated_at.eq(now)))
+            .execute(conn)
+            .await?;
+        let change = Change {
+            action: "product.delete",
+            entity: "product",
+            id,
+            before: Some(&before),
+            after: None,
+        };
+        audit(conn, actor, change).await
+    })
+    .await
+}
+
+/// Locks the active product `id` for the rest of the transaction and returns it.
+async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView, ApiError> {
+    products::table
+        .find(id)
+        .filter(products::archived_at.is_null())
+        .select(Product::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .map(ProductView::from)
+        .ok_or_else(|| missing(id))
+}

@@ -1,0 +1,40 @@
+use actix_web::{HttpResponse, web};
+use inventory_common::{
+    ApiError, db,
+    web::{JsonBody, RequestId},
+};
+
+use super::ProductBody;
+use crate::{
+    keys,
+    models::{Actor, products},
+    routes::{Admin, location},
+    startup::CatalogState,
+};
+
+/// `POST /products` (admin): 201 with the product; 409 naming `sku` when an active product has it.
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, product_id))]
+pub async fn create(
+    admin: Admin,
+    state: web::Data<CatalogState>,
+    request_id: RequestId,
+    body: JsonBody<ProductBody>,
+) -> Result<HttpResponse, ApiError> {
+    let draft = body.0.into_new()?;
+    let actor = Actor {
+        caller: &admin.0,
+        request_id: &request_id.0,
+    };
+    let product = {
+        let mut conn = db::conn(&state.pg).await?;
+        products::create(&mut conn, &draft, &actor).await?
+    };
+    tracing::Span::current().record("product_id", tracing::field::display(product.id));
+    state
+        .cache
+        .invalidate(&keys::product_written(product.id))
+        .await;
+    Ok(HttpResponse::Created()
+        .insert_header(location("products", product.id))
+        .json(product))
+}

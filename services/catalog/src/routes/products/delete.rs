@@ -1,0 +1,31 @@
+use actix_web::{HttpResponse, web};
+use inventory_common::{ApiError, db, web::RequestId};
+use uuid::Uuid;
+
+use crate::{
+    keys,
+    models::{Actor, products},
+    routes::Admin,
+    startup::CatalogState,
+};
+
+/// `DELETE /products/{id}` (admin): archives the product (204); 404 when it is not active.
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, product_id = %path))]
+pub async fn delete(
+    admin: Admin,
+    state: web::Data<CatalogState>,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let actor = Actor {
+        caller: &admin.0,
+        request_id: &request_id.0,
+    };
+    {
+        let mut conn = db::conn(&state.pg).await?;
+        products::archive(&mut conn, id, &actor).await?;
+    }
+    state.cache.invalidate(&keys::product_written(id)).await;
+    Ok(HttpResponse::NoContent().finish())
+}

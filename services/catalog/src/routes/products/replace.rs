@@ -1,0 +1,38 @@
+use actix_web::{HttpResponse, web};
+use inventory_common::{
+    ApiError, db,
+    web::{JsonBody, RequestId},
+};
+use uuid::Uuid;
+
+use super::ProductBody;
+use crate::{
+    keys,
+    models::{Actor, products},
+    routes::Admin,
+    startup::CatalogState,
+};
+
+/// `PUT /products/{id}` (admin): replaces the product's fields; 404 when it is not active, 409 naming
+/// `sku` when another active product has the new SKU.
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, product_id = %path))]
+pub async fn replace(
+    admin: Admin,
+    state: web::Data<CatalogState>,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+    body: JsonBody<ProductBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let draft = body.0.into_replacement()?;
+    let actor = Actor {
+        caller: &admin.0,
+        request_id: &request_id.0,
+    };
+    let product = {
+        let mut conn = db::conn(&state.pg).await?;
+        products::replace(&mut conn, id, &draft, &actor).await?
+    };
+    state.cache.invalidate(&keys::product_written(id)).await;
+    Ok(HttpResponse::Ok().json(product))
+}

@@ -1,0 +1,38 @@
+use actix_web::{HttpResponse, web};
+use inventory_common::{
+    ApiError, db,
+    web::{JsonBody, RequestId},
+};
+
+use super::StoreBody;
+use crate::domain::StoreDraft;
+use crate::{
+    keys,
+    models::{Actor, stores},
+    routes::{Admin, location},
+    startup::CatalogState,
+};
+
+/// `POST /stores` (admin): 201 with the store; 409 naming `code` when an active store has it.
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, store_id))]
+pub async fn create(
+    admin: Admin,
+    state: web::Data<CatalogState>,
+    request_id: RequestId,
+    body: JsonBody<StoreBody>,
+) -> Result<HttpResponse, ApiError> {
+    let draft = StoreDraft::try_from(body.0)?;
+    let actor = Actor {
+        caller: &admin.0,
+        request_id: &request_id.0,
+    };
+    let store = {
+        let mut conn = db::conn(&state.pg).await?;
+        stores::create(&mut conn, &draft, &actor).await?
+    };
+    tracing::Span::current().record("store_id", tracing::field::display(store.id));
+    state.cache.invalidate(&keys::store_written(store.id)).await;
+    Ok(HttpResponse::Created()
+        .insert_header(location("stores", store.id))
+        .json(store))
+}

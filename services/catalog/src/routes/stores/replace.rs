@@ -1,0 +1,39 @@
+use actix_web::{HttpResponse, web};
+use inventory_common::{
+    ApiError, db,
+    web::{JsonBody, RequestId},
+};
+use uuid::Uuid;
+
+use super::StoreBody;
+use crate::domain::StoreDraft;
+use crate::{
+    keys,
+    models::{Actor, stores},
+    routes::Admin,
+    startup::CatalogState,
+};
+
+/// `PUT /stores/{id}` (admin): replaces the store's fields; 404 when it is not active, 409 naming
+/// `code` when another active store has the new code.
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, store_id = %path))]
+pub async fn replace(
+    admin: Admin,
+    state: web::Data<CatalogState>,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+    body: JsonBody<StoreBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let draft = StoreDraft::try_from(body.0)?;
+    let actor = Actor {
+        caller: &admin.0,
+        request_id: &request_id.0,
+    };
+    let store = {
+        let mut conn = db::conn(&state.pg).await?;
+        stores::replace(&mut conn, id, &draft, &actor).await?
+    };
+    state.cache.invalidate(&keys::store_written(id)).await;
+    Ok(HttpResponse::Ok().json(store))
+}
