@@ -19,6 +19,10 @@ cargo test --workspace --no-run
 
 cleanup() {
     local code=$?
+    if [ "$code" != 0 ] && [ -d "$ROOT/.state/$STACK/logs" ]; then
+        echo "==> the last lines of each log of the test stack"
+        for f in "$ROOT/.state/$STACK/logs"/*; do echo "--- $f"; tail -n 25 "$f"; done
+    fi
     echo "==> tearing down the test stack"
     "$STACK_SCRIPT" clean || true
     echo "==> make test finished in $(( $(date +%s) - started )) s with exit code $code"

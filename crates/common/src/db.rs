@@ -28,9 +28,13 @@ pub fn build_pg_pool(url: &str, max_size: u32, timeout: Duration) -> PgPool {
         .build_unchecked(manager)
 }
 
-/// Checks a connection out of the pool; a timeout or a failed connect answers 503.
+/// Checks a connection out of the pool; a timeout or a failed connect answers 503. The wait is
+/// recorded in `db_pool_wait_seconds`.
 pub async fn conn(pool: &PgPool) -> Result<PgConn<'_>, ApiError> {
-    pool.get().await.map_err(ApiError::from)
+    let started = std::time::Instant::now();
+    let result = pool.get().await.map_err(ApiError::from);
+    metrics::histogram!("db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+    result
 }
 
 impl From<bb8::RunError<PoolError>> for ApiError {

@@ -22,3 +22,22 @@ pub fn install() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Publishes the pools' sizes every few seconds as `db_pool_connections` and
+/// `redis_pool_connections` gauges (`state` = `idle` or `in_use`).
+pub fn watch_pools(pg: crate::db::PgPool, redis: crate::redis::RedisPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let pg_state = pg.state();
+            metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pg_state.idle_connections));
+            metrics::gauge!("db_pool_connections", "state" => "in_use")
+                .set(f64::from(pg_state.connections.saturating_sub(pg_state.idle_connections)));
+            let redis_state = redis.state();
+            metrics::gauge!("redis_pool_connections", "state" => "idle").set(f64::from(redis_state.idle_connections));
+            metrics::gauge!("redis_pool_connections", "state" => "in_use")
+                .set(f64::from(redis_state.connections.saturating_sub(redis_state.idle_connections)));
+        }
+    });
+}

@@ -494,6 +494,7 @@ where
         ctx.config.rate_limit_burst,
     )
     .map_err(StartupError::Other)?;
+    crate::metrics::watch_pools(ctx.pg.clone(), ctx.redis.clone());
     let server = actix_web::HttpServer::new(move || {
         let readiness = readiness.clone();
         actix_web::App::new()
