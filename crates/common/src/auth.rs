@@ -308,6 +308,9 @@ impl JwtSigner {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 #[cfg(feature = "web")]
 mod extract {
     use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
