@@ -50,7 +50,8 @@ struct Keys {
 fn keys() -> Keys {
     let (private, public) = key_pair();
     let signer = JwtSigner::from_pem(&private, &public, ISS, AUD).expect("signer");
-    let verifier = JwtVerifier::new(&[signer.public.clone()], ISS, AUD).expect("verifier");
+    let verifier =
+        JwtVerifier::new(std::slice::from_ref(&signer.public), ISS, AUD).expect("verifier");
     Keys {
         signer,
         verifier,
