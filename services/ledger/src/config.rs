@@ -1,5 +1,7 @@
 //! The ledger worker's settings (shared ones in [`ServiceConfig`]).
 
+use std::time::Duration;
+
 use inventory_common::config::{ConfigError, ServiceConfig, var_or};
 
 /// The consumer group every ledger instance joins.
@@ -7,26 +9,142 @@ pub use inventory_events::LEDGER_GROUP as GROUP;
 /// The stream the stock service publishes to.
 pub use inventory_events::STOCK_EVENTS_STREAM as STREAM;
 
+/// The largest batch the worker reads at once (one transaction applies a whole batch).
+pub const MAX_BATCH_SIZE: usize = 5_000;
+
+/// Everything the ledger process reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub service: ServiceConfig,
-    /// `INVENTORY_LEDGER_CONSUMER`: this instance's consumer name (default host-pid).
+    pub worker: WorkerSettings,
+}
+
+/// How the consumer loop reads, reclaims and gives up on stream entries.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// `INVENTORY_LEDGER_CONSUMER`: this instance's consumer name (default `<host>-<pid>`).
     pub consumer: String,
+    /// `INVENTORY_LEDGER_BATCH_SIZE`: entries read (and applied in one transaction) at once.
+    pub batch_size: usize,
+    /// `INVENTORY_LEDGER_BLOCK_MS`: how long one XREADGROUP waits for new entries.
+    pub block: Duration,
+    /// `INVENTORY_LEDGER_CLAIM_IDLE_MS`: entries pending this long on any consumer are reclaimed.
+    pub claim_idle: Duration,
+    /// `INVENTORY_LEDGER_MAX_DELIVERIES`: deliveries after which a failing entry goes to the DLQ.
+    pub max_deliveries: usize,
 }
 
 impl Config {
+    /// Reads the configuration from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let default_consumer = format!(
-            "{}-{}",
-            std::env::var("HOSTNAME")
-                .ok()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "ledger".into()),
-            std::process::id()
-        );
         Ok(Self {
             service: ServiceConfig::from_env()?,
-            consumer: var_or("INVENTORY_LEDGER_CONSUMER", default_consumer)?,
+            worker: WorkerSettings::from_env()?,
         })
+    }
+}
+
+impl WorkerSettings {
+    /// Reads the worker settings from the environment, with their defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Self {
+            consumer: var_or("INVENTORY_LEDGER_CONSUMER", default_consumer())?,
+            batch_size: var_or("INVENTORY_LEDGER_BATCH_SIZE", 200)?,
+            block: Duration::from_millis(var_or("INVENTORY_LEDGER_BLOCK_MS", 2_000)?),
+            claim_idle: Duration::from_millis(var_or("INVENTORY_LEDGER_CLAIM_IDLE_MS", 30_000)?),
+            max_deliveries: var_or("INVENTORY_LEDGER_MAX_DELIVERIES", 5)?,
+        };
+        settings.validate()
+    }
+
+    /// Defaults with the given consumer name (tests and tools).
+    pub fn with_consumer(consumer: impl Into<String>) -> Self {
+        Self {
+            consumer: consumer.into(),
+            batch_size: 200,
+            block: Duration::from_millis(2_000),
+            claim_idle: Duration::from_millis(30_000),
+            max_deliveries: 5,
+        }
+    }
+
+    /// Checks the ranges the worker relies on.
+    pub fn validate(self) -> Result<Self, ConfigError> {
+        let invalid = |name: &str, reason: &str| ConfigError::Invalid {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if self.consumer.trim().is_empty() {
+            return Err(invalid("INVENTORY_LEDGER_CONSUMER", "must not be empty"));
+        }
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            return Err(invalid(
+                "INVENTORY_LEDGER_BATCH_SIZE",
+                "must be between 1 and 5000",
+            ));
+        }
+        if self.block.is_zero() {
+            return Err(invalid(
+                "INVENTORY_LEDGER_BLOCK_MS",
+                "must be at least 1 (0 would block forever)",
+            ));
+        }
+        if self.claim_idle.is_zero() {
+            return Err(invalid(
+                "INVENTORY_LEDGER_CLAIM_IDLE_MS",
+                "must be at least 1",
+            ));
+        }
+        if self.max_deliveries == 0 {
+            return Err(invalid(
+                "INVENTORY_LEDGER_MAX_DELIVERIES",
+                "must be at least 1",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn default_consumer() -> String {
+    let host = std::env::var("INVENTORY_INSTANCE")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| "ledger".into());
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_out_of_range_settings() {
+        let ok = WorkerSettings::with_consumer("c");
+        assert!(ok.clone().validate().is_ok());
+        for bad in [
+            WorkerSettings {
+                batch_size: 0,
+                ..ok.clone()
+            },
+            WorkerSettings {
+                batch_size: MAX_BATCH_SIZE + 1,
+                ..ok.clone()
+            },
+            WorkerSettings {
+                block: Duration::ZERO,
+                ..ok.clone()
+            },
+            WorkerSettings {
+                max_deliveries: 0,
+                ..ok.clone()
+            },
+            WorkerSettings {
+                consumer: " ".into(),
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
     }
 }

@@ -1,13 +1,23 @@
-//! Builds the worker: the consumer group, and the small HTTP port for health and metrics.
+//! Builds the worker process: the consumer group, the consumer loop, the backlog metrics and the
+//! small HTTP port (`/healthz`, `/readyz`, `/metrics`, `/reconcile`).
 
+use std::{sync::Arc, time::Duration};
+
+use actix_web::{dev::ServerHandle, web};
 use inventory_common::web::{ServiceContext, StartupError};
+use tokio::{sync::watch, task::JoinHandle};
 
-use crate::config::{Config, GROUP, STREAM};
+use crate::{
+    config::{Config, GROUP, STREAM},
+    metrics, reconcile,
+    stream::StreamKeys,
+    worker::Worker,
+};
 
 /// Creates the consumer group (and the stream) if missing. Retries until Redis answers.
 pub async fn ensure_group(ctx: &ServiceContext) {
     let stream = ctx.config.redis_key(STREAM);
-    let mut delay = std::time::Duration::from_millis(200);
+    let mut delay = Duration::from_millis(200);
     loop {
         let attempt = async {
             let mut conn = ctx.redis.get().await.map_err(|e| e.to_string())?;
@@ -31,13 +41,121 @@ pub async fn ensure_group(ctx: &ServiceContext) {
             Err(e) => tracing::warn!(error = %e, "cannot create the consumer group yet; retrying"),
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 
-/// Builds the health and metrics server.
-pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
+/// The running worker process.
+pub struct Application {
+    /// The HTTP port (useful when configured as 0).
+    pub port: u16,
+    server: actix_web::dev::Server,
+    stopper: Stopper,
+    tasks: Vec<JoinHandle<()>>,
+    drain_timeout: Duration,
+}
+
+/// Stops the consumer (after its current batch) and the HTTP server.
+#[derive(Clone)]
+pub struct Stopper {
+    shutdown: Arc<watch::Sender<bool>>,
+    server: ServerHandle,
+}
+
+impl Stopper {
+    /// Raises the shutdown flag and stops the HTTP server gracefully.
+    pub async fn stop(&self) {
+        self.shutdown.send_replace(true);
+        self.server.stop(true).await;
+    }
+}
+
+/// Creates the group, starts the consumer loop and the backlog poller, and binds the HTTP port.
+pub async fn build(config: Config) -> Result<Application, StartupError> {
     let ctx = ServiceContext::without_auth("ledger", config.service.clone())?;
     ensure_group(&ctx).await;
-    inventory_common::web::serve(&ctx, |_| {})
+    let keys = StreamKeys::new(&config.service);
+    let client = redis::Client::open(config.service.redis_url.as_str())?;
+    let (shutdown, stopping) = watch::channel(false);
+    let worker = Worker::new(
+        config.worker.clone(),
+        ctx.pg.clone(),
+        client,
+        keys.clone(),
+        stopping.clone(),
+    );
+    let pg = web::Data::new(ctx.pg.clone());
+    let server = inventory_common::web::serve(&ctx, move |cfg| {
+        cfg.app_data(pg.clone())
+            .route("/reconcile", web::get().to(reconcile::endpoint));
+    })?;
+    let tasks = vec![
+        tokio::spawn(worker.run()),
+        tokio::spawn(metrics::poll_backlog(ctx.redis.clone(), keys, stopping)),
+    ];
+    Ok(Application {
+        port: server.port,
+        stopper: Stopper {
+            shutdown: Arc::new(shutdown),
+            server: server.server.handle(),
+        },
+        server: server.server,
+        tasks,
+        drain_timeout: config.service.shutdown_timeout,
+    })
+}
+
+impl Application {
+    /// A handle that stops this application (tests, and the signal handler).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or [`Stopper::stop`]), then lets the consumer finish and
+    /// acknowledge its batch, within the shutdown timeout.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let stopper = self.stopper.clone();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested: finishing the current batch");
+            stopper.stop().await;
+        });
+        let served = self.server.await;
+        self.stopper.shutdown.send_replace(true);
+        for task in self.tasks {
+            if tokio::time::timeout(self.drain_timeout, task)
+                .await
+                .is_err()
+            {
+                tracing::error!("the consumer did not finish within the shutdown timeout");
+            }
+        }
+        signals.abort();
+        served
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }

@@ -1,0 +1,4 @@
+//! The ledger's SQL: applying events to its projections, and comparing them with the stock levels.
+
+pub mod ledger;
+pub mod reconcile;
