@@ -4,18 +4,55 @@ use std::time::Duration;
 
 use inventory_common::config::{ConfigError, ServiceConfig, var_or};
 
+/// Everything the stock service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub service: ServiceConfig,
     /// `INVENTORY_CACHE_TTL_SECS`: lifetime of cached stock reads (default 60).
     pub cache_ttl: Duration,
+    /// `INVENTORY_OUTBOX_POLL_MS`: how often the relay looks for events when nothing woke it
+    /// (default 500); commits of this instance wake it at once.
+    pub outbox_poll: Duration,
+    /// `INVENTORY_OUTBOX_BATCH`: events claimed and published per relay round trip (default 100).
+    pub outbox_batch: i64,
+    /// `INVENTORY_IDEMPOTENCY_TTL_SECS`: how long a stored response is replayed (default 86400).
+    pub idempotency_ttl: Duration,
+    /// `INVENTORY_IDEMPOTENCY_CLEANUP_SECS`: how often expired idempotency keys are deleted
+    /// (default 300).
+    pub idempotency_cleanup: Duration,
 }
 
 impl Config {
+    /// The defaults around shared settings (tests build it this way).
+    pub fn new(service: ServiceConfig) -> Self {
+        Self {
+            service,
+            cache_ttl: Duration::from_secs(60),
+            outbox_poll: Duration::from_millis(500),
+            outbox_batch: 100,
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            idempotency_cleanup: Duration::from_secs(300),
+        }
+    }
+
+    /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let batch: i64 = var_or("INVENTORY_OUTBOX_BATCH", 100)?;
+        if !(1..=10_000).contains(&batch) {
+            return Err(ConfigError::Invalid {
+                name: "INVENTORY_OUTBOX_BATCH".into(),
+                reason: "must be between 1 and 10000".into(),
+            });
+        }
         Ok(Self {
             service: ServiceConfig::from_env()?,
             cache_ttl: Duration::from_secs(var_or("INVENTORY_CACHE_TTL_SECS", 60)?),
+            outbox_poll: Duration::from_millis(var_or("INVENTORY_OUTBOX_POLL_MS", 500)?.max(10)),
+            outbox_batch: batch,
+            idempotency_ttl: Duration::from_secs(var_or("INVENTORY_IDEMPOTENCY_TTL_SECS", 86_400)?),
+            idempotency_cleanup: Duration::from_secs(
+                var_or("INVENTORY_IDEMPOTENCY_CLEANUP_SECS", 300)?.max(1),
+            ),
         })
     }
 }

@@ -1,5 +1,9 @@
 //! The stock service: per-store stock levels, movements, transfers and the outbox.
 
 pub mod config;
+pub mod domain;
+pub mod models;
+pub mod ops;
+pub mod relay;
 pub mod routes;
 pub mod startup;

@@ -1,30 +1,78 @@
 //! Builds the stock application; used by `main` and by the tests.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use inventory_common::{
+    cache::Cache,
     db::PgPool,
     redis::RedisPool,
     web::{ServiceContext, StartupError},
 };
+use inventory_events::STOCK_EVENTS_STREAM;
+use tokio::sync::Notify;
+use uuid::Uuid;
 
-use crate::config::Config;
+use crate::{config::Config, relay::Relay};
 
 /// What the handlers share.
 pub struct StockState {
     pub pg: PgPool,
     pub redis: RedisPool,
+    pub cache: Cache,
     pub config: Config,
+    /// Wakes this instance's outbox relay.
+    pub relay: Arc<Notify>,
 }
 
+impl StockState {
+    /// The cache key of a store's stock reads.
+    pub fn store_key(store_id: Uuid) -> String {
+        format!("stock:store:{store_id}")
+    }
+
+    /// After a commit: wakes the relay and drops the cached reads of the changed stores.
+    pub async fn committed(&self, stores: &[Uuid]) {
+        self.relay.notify_one();
+        let mut keys: Vec<String> = stores.iter().map(|s| Self::store_key(*s)).collect();
+        keys.sort();
+        keys.dedup();
+        self.cache.invalidate(&keys).await;
+    }
+}
+
+/// Builds the pools, starts the outbox relay and the idempotency cleanup, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
     let ctx = ServiceContext::new("stock", config.service.clone())?;
+    let wake = Arc::new(Notify::new());
+    let relay = Relay {
+        pg: ctx.pg.clone(),
+        redis: ctx.redis.clone(),
+        stream: config.service.redis_key(STOCK_EVENTS_STREAM),
+        batch: config.outbox_batch,
+        poll: config.outbox_poll,
+        redis_timeout: config.service.redis_timeout * 4,
+        wake: wake.clone(),
+    };
+    let cleanup_every = config.idempotency_cleanup;
+    let cache = Cache::new(
+        ctx.redis.clone(),
+        config.service.redis_key_prefix.clone(),
+        config.cache_ttl,
+        config.service.redis_timeout,
+    );
     let state = web::Data::new(StockState {
         pg: ctx.pg.clone(),
         redis: ctx.redis.clone(),
+        cache,
         config,
+        relay: wake,
     });
-    inventory_common::web::serve(&ctx, move |cfg| {
+    let server = inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());
         crate::routes::config(cfg);
-    })
+    })?;
+    relay.spawn();
+    crate::relay::spawn_idempotency_cleanup(ctx.pg.clone(), cleanup_every);
+    Ok(server)
 }

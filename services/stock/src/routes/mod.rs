@@ -1,5 +1,10 @@
-//! The stock service's HTTP routes: `/stock` and `/reports`.
+//! The stock service's HTTP routes: `/stock` (and `/reports`, added beside it).
+
+mod stock;
 
 use actix_web::web;
 
-pub fn config(_cfg: &mut web::ServiceConfig) {}
+/// Registers every route of the service.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    stock::config(cfg);
+}

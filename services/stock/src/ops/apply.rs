@@ -1,0 +1,187 @@
+//! Applies movement lines (one, a batch, or the two halves of a transfer) in one transaction.
+//!
+//! Lines are applied in `(store_id, product_id)` order (stable, so lines of one level keep their
+//! order): every transaction takes its row locks in the same global order, so batches and transfers
+//! cannot deadlock each other.
+
+use std::collections::BTreeSet;
+
+use diesel_async::AsyncPgConnection;
+use inventory_common::ApiError;
+use uuid::Uuid;
+
+use super::{
+    Actor, TxError,
+    record::{Change, record},
+};
+use crate::{
+    domain::{CountedQuantity, MovementKind, Note, Quantity},
+    models::{
+        catalog,
+        levels::{self, StockLevel},
+        movements::Movement,
+    },
+};
+
+/// One requested movement, parsed.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub store_id: Uuid,
+    pub product_id: Uuid,
+    pub kind: MovementKind,
+    pub quantity: Quantity,
+    pub reason: Option<Note>,
+    pub reference: Option<Note>,
+    /// When given, the level must hold exactly this much before the line applies.
+    pub expected_quantity: Option<CountedQuantity>,
+    pub transfer_id: Option<Uuid>,
+}
+
+/// A line as applied: its movement and the level right after it.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub movement: Movement,
+    pub level: StockLevel,
+}
+
+/// How errors name a line: not at all (a single movement), or by its index in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    Single,
+    Batch,
+}
+
+impl Lines {
+    fn prefix(self, index: usize) -> String {
+        match self {
+            Lines::Single => String::new(),
+            Lines::Batch => format!("movements[{index}]: "),
+        }
+    }
+
+    fn conflict(self, index: usize, error: ApiError) -> ApiError {
+        match self {
+            Lines::Single => error,
+            Lines::Batch => error.with("index", index),
+        }
+    }
+}
+
+/// Applies every line or none: the stores and products must be active, removals must find enough
+/// stock, and expected quantities must match. Results are in request order.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    lines: &[Line],
+    naming: Lines,
+) -> Result<Vec<Applied>, TxError> {
+    check_references(conn, lines, naming).await?;
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by_key(|&i| (lines[i].store_id, lines[i].product_id));
+    let mut applied: Vec<Option<Applied>> = vec![None; lines.len()];
+    for i in order {
+        applied[i] = Some(apply_line(conn, actor, &lines[i], i, naming).await?);
+    }
+    Ok(applied.into_iter().flatten().collect())
+}
+
+async fn apply_line(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    line: &Line,
+    index: usize,
+    naming: Lines,
+) -> Result<Applied, TxError> {
+    let n = line.quantity.get();
+    if let Some(expected) = line.expected_quantity {
+        let current = levels::lock_quantity(conn, line.store_id, line.product_id).await?;
+        if current != expected.get() {
+            let error = ApiError::conflict(
+                "quantity-mismatch",
+                format!(
+                    "{}the level holds {current}, not the expected {}",
+                    naming.prefix(index),
+                    expected.get()
+                ),
+            )
+            .with("current_quantity", current);
+            return Err(naming.conflict(index, error).into());
+        }
+    }
+    let level = if line.kind.is_inbound() {
+        levels::add(conn, line.store_id, line.product_id, n).await?
+    } else {
+        match levels::take(conn, line.store_id, line.product_id, n).await? {
+            Some(level) => level,
+            None => {
+                let available = levels::quantity_of(conn, line.store_id, line.product_id).await?;
+                let error = ApiError::conflict(
+                    "insufficient-stock",
+                    format!(
+                        "{}only {available} in stock, {n} requested",
+                        naming.prefix(index)
+                    ),
+                )
+                .with("available", available)
+                .with("requested", n);
+                return Err(naming.conflict(index, error).into());
+            }
+        }
+    };
+    let change = Change {
+        kind: line.kind,
+        quantity: n,
+        reason: line.reason.as_ref(),
+        reference: line.reference.as_ref(),
+        transfer_id: line.transfer_id,
+    };
+    let movement = record(conn, actor, &level, &change).await?;
+    Ok(Applied { movement, level })
+}
+
+/// 404 for the first line whose store or product is missing or archived.
+async fn check_references(
+    conn: &mut AsyncPgConnection,
+    lines: &[Line],
+    naming: Lines,
+) -> Result<(), TxError> {
+    let stores: Vec<Uuid> = lines
+        .iter()
+        .map(|l| l.store_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let missing = catalog::missing_stores(conn, &stores).await?;
+    if let Some((i, line)) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| missing.contains(&l.store_id))
+    {
+        return Err(ApiError::NotFound(format!(
+            "{}store {} not found",
+            naming.prefix(i),
+            line.store_id
+        ))
+        .into());
+    }
+    let products: Vec<Uuid> = lines
+        .iter()
+        .map(|l| l.product_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let missing = catalog::missing_products(conn, &products).await?;
+    if let Some((i, line)) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| missing.contains(&l.product_id))
+    {
+        return Err(ApiError::NotFound(format!(
+            "{}product {} not found",
+            naming.prefix(i),
+            line.product_id
+        ))
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Writes the movement row and its outbox event for a level that was just changed.
+
+use diesel_async::AsyncPgConnection;
+use inventory_events::StockEvent;
+use uuid::Uuid;
+
+use super::{Actor, TxError};
+use crate::{
+    domain::{MovementKind, Note},
+    models::{
+        levels::StockLevel,
+        movements::{self, Movement, NewMovement},
+        outbox::{self, NewOutboxRow},
+    },
+};
+
+/// One change of one level, as recorded.
+pub struct Change<'a> {
+    pub kind: MovementKind,
+    /// Units asked for (> 0).
+    pub quantity: i64,
+    pub reason: Option<&'a Note>,
+    pub reference: Option<&'a Note>,
+    pub transfer_id: Option<Uuid>,
+}
+
+/// Records `change` of `level` (already updated, so `level.quantity` is the quantity after):
+/// the movement row and the outbox row carrying its event.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    level: &StockLevel,
+    change: &Change<'_>,
+) -> Result<Movement, TxError> {
+    let movement = movements::insert(
+        conn,
+        &NewMovement {
+            id: Uuid::now_v7(),
+            store_id: level.store_id,
+            product_id: level.product_id,
+            level_id: level.id,
+            movement_type: change.kind.as_str(),
+            quantity: change.quantity,
+            delta: change.kind.delta(change.quantity),
+            quantity_after: level.quantity,
+            level_version: level.version,
+            reason: change.reason.map(Note::as_str),
+            reference: change.reference.map(Note::as_str),
+            transfer_id: change.transfer_id,
+            user_id: actor.user_id,
+            request_id: Some(&actor.request_id),
+        },
+    )
+    .await?;
+    let event_id = Uuid::now_v7();
+    let event = event(event_id, &movement, level, actor, change.kind);
+    outbox::insert(
+        conn,
+        NewOutboxRow {
+            event_id,
+            event_type: change.kind.as_str(),
+            payload: event.to_bytes(),
+            traceparent: actor.trace.traceparent.as_deref(),
+        },
+    )
+    .await?;
+    Ok(movement)
+}
+
+/// The event of the contract (`proto/inventory/v1/stock_event.proto`) for a recorded movement.
+fn event(
+    event_id: Uuid,
+    movement: &Movement,
+    level: &StockLevel,
+    actor: &Actor,
+    kind: MovementKind,
+) -> StockEvent {
+    StockEvent {
+        event_id: event_id.to_string(),
+        movement_id: movement.id.to_string(),
+        store_id: movement.store_id.to_string(),
+        product_id: movement.product_id.to_string(),
+        level_id: movement.level_id.to_string(),
+        movement_type: kind.event_type() as i32,
+        quantity: movement.quantity,
+        delta: movement.delta,
+        quantity_after: movement.quantity_after,
+        level_version: movement.level_version,
+        reorder_level: level.reorder_level,
+        user_id: movement.user_id.to_string(),
+        request_id: movement.request_id.clone().unwrap_or_default(),
+        occurred_at_micros: movement.created_at.timestamp_micros(),
+        transfer_id: movement
+            .transfer_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        reason: movement.reason.clone().unwrap_or_default(),
+        reference: movement.reference.clone().unwrap_or_default(),
+        traceparent: actor.trace.traceparent.clone().unwrap_or_default(),
+        tracestate: actor.trace.tracestate.clone().unwrap_or_default(),
+    }
+}

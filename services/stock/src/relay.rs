@@ -1,0 +1,193 @@
+//! Background tasks of each stock instance: the outbox relay and the idempotency-key cleanup.
+//!
+//! The relay publishes outbox rows to the Redis stream `inventory.stock-events`. It is woken right
+//! after a commit of this instance and otherwise polls (commits of other instances). Each round
+//! claims the oldest rows with `FOR UPDATE SKIP LOCKED` (so instances never publish the same row at
+//! once), XADDs them, and deletes them in the same transaction only after Redis accepted them: a
+//! crash in between publishes them again (at-least-once; consumers deduplicate by event id). With
+//! Redis down the rows stay and the relay retries with backoff; writes are not affected. The stream
+//! is never trimmed here, so nothing the ledger group has not read can be lost.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use diesel_async::AsyncConnection;
+use inventory_common::{db::PgPool, redis::RedisPool};
+use inventory_events::fields;
+use tokio::sync::Notify;
+
+use crate::models::{idempotency, outbox};
+
+/// Why a relay round failed; the rows it claimed stay in the outbox.
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error("database: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("redis: {0}")]
+    Redis(String),
+}
+
+/// The relay of one instance.
+pub struct Relay {
+    pub pg: PgPool,
+    pub redis: RedisPool,
+    /// The stream, with the configured key prefix.
+    pub stream: String,
+    pub batch: i64,
+    pub poll: Duration,
+    /// Bound on one XADD round trip.
+    pub redis_timeout: Duration,
+    /// Notified after every commit that wrote events.
+    pub wake: Arc<Notify>,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const GAUGE_EVERY: Duration = Duration::from_secs(1);
+
+impl Relay {
+    /// Runs the relay on the current runtime until the runtime stops.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run())
+    }
+
+    async fn run(self) {
+        let mut failures: u32 = 0;
+        let mut gauge_at: Option<Instant> = None;
+        loop {
+            match self.drain().await {
+                Ok(0) => failures = 0,
+                Ok(published) => {
+                    failures = 0;
+                    tracing::debug!(published, "outbox events published");
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    metrics::counter!("outbox_publish_failures_total").increment(1);
+                    let wait =
+                        MAX_BACKOFF.min(Duration::from_millis(100) * 2_u32.pow(failures.min(6)));
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "outbox relay failed; events stay queued");
+                    self.report_backlog(&mut gauge_at).await;
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            self.report_backlog(&mut gauge_at).await;
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+
+    /// Publishes until the outbox has no unclaimed rows left.
+    async fn drain(&self) -> Result<usize, RelayError> {
+        let mut total = 0;
+        loop {
+            let published = self.publish_batch().await?;
+            total += published;
+            if (published as i64) < self.batch {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn publish_batch(&self) -> Result<usize, RelayError> {
+        // Redis first: while it is down, rows are not even claimed.
+        let mut redis = self
+            .redis
+            .get()
+            .await
+            .map_err(|e| RelayError::Redis(e.to_string()))?;
+        let mut conn = self
+            .pg
+            .get()
+            .await
+            .map_err(|e| RelayError::Pool(e.to_string()))?;
+        let stream = &self.stream;
+        let (batch, timeout) = (self.batch, self.redis_timeout);
+        let published = conn
+            .transaction::<_, RelayError, _>(async |conn| {
+                let rows = outbox::claim(conn, batch).await?;
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                let mut pipe = redis::pipe();
+                for row in &rows {
+                    pipe.cmd("XADD")
+                        .arg(stream)
+                        .arg("*")
+                        .arg(fields::EVENT_ID)
+                        .arg(row.event_id.to_string())
+                        .arg(fields::TYPE)
+                        .arg(&row.event_type)
+                        .arg(fields::PAYLOAD)
+                        .arg(&row.payload[..])
+                        .arg(fields::TRACEPARENT)
+                        .arg(row.traceparent.as_deref().unwrap_or_default());
+                }
+                tokio::time::timeout(timeout, pipe.query_async::<Vec<String>>(&mut *redis))
+                    .await
+                    .map_err(|_| RelayError::Redis("XADD timed out".into()))?
+                    .map_err(|e| RelayError::Redis(e.to_string()))?;
+                let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+                outbox::delete(conn, &seqs).await?;
+                Ok(rows.len())
+            })
+            .await?;
+        if published > 0 {
+            metrics::counter!("outbox_published_total").increment(published as u64);
+        }
+        Ok(published)
+    }
+
+    /// Sets the `outbox_backlog` gauge, at most once a second (a count is not free).
+    async fn report_backlog(&self, last: &mut Option<Instant>) {
+        if last.is_some_and(|at| at.elapsed() < GAUGE_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let Ok(mut conn) = self.pg.get().await else {
+            return;
+        };
+        if let Ok(n) = outbox::backlog(&mut conn).await {
+            metrics::gauge!("outbox_backlog").set(n as f64);
+        }
+    }
+}
+
+/// Deletes expired idempotency keys every `every`, in bounded chunks.
+pub fn spawn_idempotency_cleanup(pg: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
+    const CHUNK: i64 = 1_000;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Ok(mut conn) = pg.get().await else {
+                continue;
+            };
+            let mut deleted = 0;
+            loop {
+                match idempotency::delete_expired(&mut conn, CHUNK).await {
+                    Ok(n) => {
+                        deleted += n;
+                        if (n as i64) < CHUNK {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "idempotency cleanup failed");
+                        break;
+                    }
+                }
+            }
+            if deleted > 0 {
+                tracing::info!(deleted, "expired idempotency keys deleted");
+            }
+        }
+    })
+}

@@ -1,0 +1,136 @@
+//! What every write endpoint shares: the request's idempotency key and trace context, the
+//! transaction, and the work after commit (relay wake-up, cache invalidation).
+
+use std::future::{Ready, ready};
+
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web,
+};
+use inventory_common::{ApiError, auth::Caller, web::RequestId};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    domain::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, TraceContext},
+    ops::{self, Actor, Command, Idempotency, Outcome, Reply},
+    startup::StockState,
+};
+
+/// The header marking a response replayed from an earlier request with the same key.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+
+/// The request-level inputs of a write.
+pub struct WriteContext {
+    request_id: String,
+    key: Option<IdempotencyKey>,
+    trace: TraceContext,
+    /// `METHOD path`, part of the request's fingerprint.
+    target: String,
+}
+
+impl FromRequest for WriteContext {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::read(req))
+    }
+}
+
+impl WriteContext {
+    fn read(req: &HttpRequest) -> Result<Self, ApiError> {
+        let header = |name: &str| req.headers().get(name).map(|v| v.to_str());
+        let key = match header(IDEMPOTENCY_KEY_HEADER) {
+            None => None,
+            Some(Ok(raw)) => Some(IdempotencyKey::parse(raw)?),
+            Some(Err(_)) => {
+                return Err(ApiError::field(
+                    IDEMPOTENCY_KEY_HEADER,
+                    "may contain only visible ASCII characters",
+                ));
+            }
+        };
+        let trace = TraceContext::parse(
+            header("traceparent").and_then(Result::ok),
+            header("tracestate").and_then(Result::ok),
+        );
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        Ok(Self {
+            request_id,
+            key,
+            trace,
+            target: format!("{} {}", req.method(), req.path()),
+        })
+    }
+}
+
+/// Runs `command` for `caller` and renders its response; `body` is what the client sent, parsed,
+/// and is what the idempotency fingerprint covers (so formatting and key order do not matter).
+pub async fn perform<B: Serialize>(
+    state: &web::Data<StockState>,
+    caller: &Caller,
+    ctx: WriteContext,
+    body: &B,
+    command: Command,
+) -> Result<HttpResponse, ApiError> {
+    let idempotency = ctx.key.map(|key| Idempotency {
+        fingerprint: fingerprint(&ctx.target, body),
+        key,
+        ttl: state.config.idempotency_ttl,
+    });
+    let actor = Actor {
+        user_id: caller.user_id,
+        request_id: ctx.request_id,
+        trace: ctx.trace,
+    };
+    match ops::run(&state.pg, caller, &actor, idempotency.as_ref(), &command).await? {
+        Outcome::Fresh(reply) => {
+            state.committed(&reply.stores).await;
+            Ok(respond(reply, false))
+        }
+        Outcome::Replayed(reply) => Ok(respond(reply, true)),
+    }
+}
+
+fn fingerprint<B: Serialize>(target: &str, body: &B) -> String {
+    let mut hash = Sha256::new();
+    hash.update(target.as_bytes());
+    hash.update(b"\n");
+    hash.update(serde_json::to_vec(body).unwrap_or_default());
+    format!("{:x}", hash.finalize())
+}
+
+fn respond(reply: Reply, replayed: bool) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    if replayed {
+        response.insert_header((REPLAYED_HEADER, "true"));
+    }
+    response.json(reply.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_cover_target_and_body() {
+        let a = fingerprint("POST /stock", &serde_json::json!({"quantity": 1}));
+        assert_eq!(
+            a,
+            fingerprint("POST /stock", &serde_json::json!({"quantity": 1}))
+        );
+        assert_ne!(
+            a,
+            fingerprint("POST /stock", &serde_json::json!({"quantity": 2}))
+        );
+        assert_ne!(
+            a,
+            fingerprint("POST /stock/movements", &serde_json::json!({"quantity": 1}))
+        );
+    }
+}
