@@ -10,7 +10,15 @@ STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
 
 # Cheap bcrypt for tests; production keeps the default cost of 12.
 export INVENTORY_BCRYPT_COST="${INVENTORY_BCRYPT_COST:-4}"
-export RUST_LOG="${RUST_LOG:-info}"
+export RUST_LOG="${RUST_LOG:-info,opentelemetry_sdk=off,opentelemetry_otlp=off}"
+# Spans go to a receiver that the tracing end-to-end test runs on this port.
+export INVENTORY_TEST_OTLP_PORT="${INVENTORY_TEST_OTLP_PORT:-28199}"
+export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$INVENTORY_TEST_OTLP_PORT"
+export OTEL_BSP_SCHEDULE_DELAY=200
+# The end-to-end tests create many users from one address: the auth limits are raised, not removed.
+export INVENTORY_RATE_LIMIT_PER_SECOND="${INVENTORY_RATE_LIMIT_PER_SECOND:-2000}"
+export INVENTORY_RATE_LIMIT_BURST="${INVENTORY_RATE_LIMIT_BURST:-4000}"
+export GATEWAY_RATE="${GATEWAY_RATE:-2000r/s}" GATEWAY_BURST="${GATEWAY_BURST:-4000}"
 
 started=$(date +%s)
 echo "==> building (services and tests)"

@@ -1,4 +1,6 @@
 //! End-to-end tests through the nginx gateway of the test stack (`make test`). One binary, one
 //! module per area.
 
+mod auth;
 mod gateway;
+mod tracing;
