@@ -31,13 +31,21 @@ pub fn watch_pools(pg: crate::db::PgPool, redis: crate::redis::RedisPool) {
         loop {
             tick.tick().await;
             let pg_state = pg.state();
-            metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pg_state.idle_connections));
-            metrics::gauge!("db_pool_connections", "state" => "in_use")
-                .set(f64::from(pg_state.connections.saturating_sub(pg_state.idle_connections)));
+            metrics::gauge!("db_pool_connections", "state" => "idle")
+                .set(f64::from(pg_state.idle_connections));
+            metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(
+                pg_state
+                    .connections
+                    .saturating_sub(pg_state.idle_connections),
+            ));
             let redis_state = redis.state();
-            metrics::gauge!("redis_pool_connections", "state" => "idle").set(f64::from(redis_state.idle_connections));
-            metrics::gauge!("redis_pool_connections", "state" => "in_use")
-                .set(f64::from(redis_state.connections.saturating_sub(redis_state.idle_connections)));
+            metrics::gauge!("redis_pool_connections", "state" => "idle")
+                .set(f64::from(redis_state.idle_connections));
+            metrics::gauge!("redis_pool_connections", "state" => "in_use").set(f64::from(
+                redis_state
+                    .connections
+                    .saturating_sub(redis_state.idle_connections),
+            ));
         }
     });
 }

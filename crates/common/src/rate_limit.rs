@@ -28,12 +28,18 @@ pub struct ClientKey {
 impl ClientKey {
     /// Keys by user when `verifier` accepts the request's token, by address otherwise.
     pub fn user_or_address(verifier: web::Data<JwtVerifier>, trusted_proxies: Vec<IpNet>) -> Self {
-        Self { verifier: Some(verifier), trusted_proxies: Arc::new(trusted_proxies) }
+        Self {
+            verifier: Some(verifier),
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
     }
 
     /// Keys by address only (login, register).
     pub fn address(trusted_proxies: Vec<IpNet>) -> Self {
-        Self { verifier: None, trusted_proxies: Arc::new(trusted_proxies) }
+        Self {
+            verifier: None,
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
     }
 }
 
@@ -74,12 +80,21 @@ impl KeyExtractor for ClientKey {
         }
     }
 
-    fn exceed_rate_limit_response(&self, negative: &NotUntil<QuantaInstant>, mut response: HttpResponseBuilder) -> HttpResponse {
-        let wait = negative.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+    fn exceed_rate_limit_response(
+        &self,
+        negative: &NotUntil<QuantaInstant>,
+        mut response: HttpResponseBuilder,
+    ) -> HttpResponse {
+        let wait = negative
+            .wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            .max(1);
         metrics::counter!("rate_limited_total").increment(1);
-        response
-            .content_type("application/problem+json")
-            .body(ApiError::TooManyRequests { retry_after: wait }.problem().to_string())
+        response.content_type("application/problem+json").body(
+            ApiError::TooManyRequests { retry_after: wait }
+                .problem()
+                .to_string(),
+        )
     }
 }
 

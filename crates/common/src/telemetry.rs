@@ -65,7 +65,11 @@ fn otlp_provider(service: &'static str) -> Option<SdkTracerProvider> {
     };
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name(format!("inventory-{service}")).build())
+        .with_resource(
+            Resource::builder()
+                .with_service_name(format!("inventory-{service}"))
+                .build(),
+        )
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     Some(provider)

@@ -489,7 +489,10 @@ where
     let readiness = ctx.readiness();
     let verifier = ctx.verifier.clone();
     let limits = crate::rate_limit::limiter(
-        crate::rate_limit::ClientKey::user_or_address(verifier.clone(), ctx.config.trusted_proxies.clone()),
+        crate::rate_limit::ClientKey::user_or_address(
+            verifier.clone(),
+            ctx.config.trusted_proxies.clone(),
+        ),
         ctx.config.rate_limit_per_second,
         ctx.config.rate_limit_burst,
     )

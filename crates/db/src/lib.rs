@@ -6,4 +6,4 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 
-pub use migrate::{MIGRATIONS, run_migrations};
+pub use migrate::{MIGRATIONS, MIGRATIONS_COUNT, run_migrations};

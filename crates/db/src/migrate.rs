@@ -8,6 +8,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 /// The migrations under `crates/db/migrations`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// How many migrations [`MIGRATIONS`] holds (one per directory under `crates/db/migrations`).
+pub const MIGRATIONS_COUNT: usize = include!(concat!(env!("OUT_DIR"), "/migrations_count.rs"));
+
 /// Arbitrary but fixed: the advisory lock key that serialises migrators.
 const MIGRATION_LOCK_KEY: i64 = 0x1a7e_5700_0000_0001;
 

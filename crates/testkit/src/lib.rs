@@ -41,6 +41,19 @@ impl TestDb {
         Self { name }
     }
 
+    /// Creates an empty database (not migrated), for tests of the migrations themselves.
+    pub async fn empty() -> Self {
+        let name = format!("t_{}", Uuid::now_v7().simple());
+        let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL"))
+            .await
+            .expect("connect as superuser");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create empty database");
+        Self { name }
+    }
+
     /// The URL of this database for a service's own role (`auth`, `catalog`, `stock`, `ledger`).
     pub fn role_url(&self, service: &str) -> String {
         let password = env(&format!("INVENTORY_PG_{}_PASSWORD", service.to_uppercase()));
