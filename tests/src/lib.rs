@@ -139,3 +139,120 @@ pub async fn expect_json(res: Response, status: u16) -> Value {
     assert_eq!(actual, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
+
+/// Forged and broken access tokens, built the ways an attacker (or a misconfigured client) would.
+pub mod forge {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use inventory_common::auth::{Claims, JwtSigner, Role};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use serde_json::{Value, json};
+    use uuid::Uuid;
+
+    /// Claims an admin token of the stack would carry, valid for ten minutes.
+    pub fn admin_claims() -> Claims {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs() as i64;
+        Claims {
+            iss: "inventory-auth".into(),
+            aud: "inventory".into(),
+            sub: Uuid::now_v7(),
+            exp: now + 600,
+            iat: now,
+            jti: Uuid::now_v7(),
+            role: Role::Admin,
+            store_ids: vec![],
+        }
+    }
+
+    /// The stack's key id (the `kid` its tokens carry).
+    pub fn stack_kid() -> String {
+        inventory_testkit::signer().public.kid
+    }
+
+    /// The stack's public key PEM, as anyone may fetch it.
+    pub fn stack_public_pem() -> Vec<u8> {
+        let path = super::env("INVENTORY_JWT_PUBLIC_KEY_FILES");
+        let first = path.split(',').next().unwrap_or_default().trim().to_owned();
+        std::fs::read(&first).expect("the stack's public key")
+    }
+
+    fn b64(value: &Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    /// An unsigned token (`alg: none`) naming the stack's key.
+    pub fn alg_none(claims: &Claims) -> String {
+        let header = json!({ "alg": "none", "typ": "JWT", "kid": stack_kid() });
+        let claims = serde_json::to_value(claims).expect("claims");
+        format!("{}.{}.", b64(&header), b64(&claims))
+    }
+
+    /// An HS256 token whose HMAC secret is the stack's public key PEM (the algorithm-confusion attack).
+    pub fn hs256_with_public_key(claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(stack_kid());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_secret(&stack_public_pem()),
+        )
+        .expect("encode")
+    }
+
+    /// `token` with its claims changed by `change` and its signature kept.
+    pub fn tampered(token: &str, change: impl FnOnce(&mut Value)) -> String {
+        let mut parts = token.split('.');
+        let (header, payload, signature) = (
+            parts.next().expect("header"),
+            parts.next().expect("payload"),
+            parts.next().expect("signature"),
+        );
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
+                .expect("JSON claims");
+        change(&mut claims);
+        format!("{header}.{}.{signature}", b64(&claims))
+    }
+
+    /// A signer with a freshly generated Ed25519 key the stack has never seen (made with the
+    /// `openssl` CLI, which the stack needs anyway).
+    pub fn foreign_signer() -> JwtSigner {
+        let dir = std::env::temp_dir().join(format!("inventory-e2e-key-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let private = dir.join("private.pem");
+        let public = dir.join("public.pem");
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let status = std::process::Command::new("openssl")
+                .args(args)
+                .status()
+                .expect("the openssl CLI");
+            assert!(status.success(), "openssl {args:?}");
+        };
+        openssl(&[
+            "genpkey".as_ref(),
+            "-algorithm".as_ref(),
+            "ed25519".as_ref(),
+            "-out".as_ref(),
+            private.as_os_str(),
+        ]);
+        openssl(&[
+            "pkey".as_ref(),
+            "-in".as_ref(),
+            private.as_os_str(),
+            "-pubout".as_ref(),
+            "-out".as_ref(),
+            public.as_os_str(),
+        ]);
+        let signer = JwtSigner::from_pem(
+            &std::fs::read(&private).expect("private key"),
+            &std::fs::read(&public).expect("public key"),
+            "inventory-auth",
+            "inventory",
+        )
+        .expect("foreign signer");
+        std::fs::remove_dir_all(&dir).expect("remove temp dir");
+        signer
+    }
+}
