@@ -5,7 +5,8 @@ mod products;
 mod stores;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use inventory_common::{ApiError, auth::Caller};
+use inventory_common::{ApiError, auth::Caller, pagination::PageRequest};
+use serde::Deserialize;
 
 /// Wires the catalog's routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -56,4 +57,28 @@ fn location(collection: &str, id: uuid::Uuid) -> (actix_web::http::header::Heade
         actix_web::http::header::LOCATION,
         format!("/{collection}/{id}"),
     )
+}
+
+/// `?limit=&cursor=` of a list, read as text so that a non-integer `limit` is reported as `limit`
+/// (the query extractor alone could only say that the query string is invalid).
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The validated page: `limit` 1..=500 (default 50), a cursor this API handed out.
+    fn parse(&self) -> Result<PageRequest, ApiError> {
+        let limit = self
+            .limit
+            .as_deref()
+            .map(|l| {
+                l.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::field("limit", "must be an integer"))
+            })
+            .transpose()?;
+        PageRequest::parse(limit, self.cursor.as_deref())
+    }
 }

@@ -1,20 +1,17 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{
-    ApiError,
-    auth::Caller,
-    db,
-    pagination::{Page, PageRequest},
-};
+use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
 use serde::Deserialize;
 
-use crate::{domain::SearchQuery, keys, models::products, startup::CatalogState};
+use crate::{
+    domain::SearchQuery, keys, models::products, routes::PageQuery, startup::CatalogState,
+};
 
 /// The query of `GET /products`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
 }
 
 /// `GET /products?q=&limit=&cursor=`: active products in creation order, a page at a time, optionally
@@ -25,7 +22,7 @@ pub async fn list(
     state: web::Data<CatalogState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let page = query.page.parse()?;
     let search = SearchQuery::parse(query.q.as_deref()).map_err(|e| ApiError::fields(vec![e]))?;
     let field = keys::page_field(page.limit, page.after, search.as_ref().map(|s| s.text()));
     let rows = state

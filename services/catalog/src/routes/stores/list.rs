@@ -1,19 +1,14 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{
-    ApiError,
-    auth::Caller,
-    db,
-    pagination::{Page, PageParams},
-};
+use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
 
-use crate::{keys, models::stores, startup::CatalogState};
+use crate::{keys, models::stores, routes::PageQuery, startup::CatalogState};
 
 /// `GET /stores?limit=&cursor=`: active stores in creation order, a page at a time.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     caller: Caller,
     state: web::Data<CatalogState>,
-    query: web::Query<PageParams>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
     let field = keys::page_field(page.limit, page.after, None);

@@ -1,0 +1,200 @@
+//! The Redis cache: reads are served from it, no instance serves a stale read after a committed
+//! write through any instance, and a Redis outage degrades to the database.
+
+use std::{sync::Arc, time::Duration};
+
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, expect_json, expect_problem, id_of};
+
+#[tokio::test]
+async fn reads_come_from_the_cache_until_a_write_invalidates_them() {
+    let app = TestApp::spawn().await;
+    let product = app.create_product("C-1", "Cached").await;
+    let path = format!("/products/{}", id_of(&product));
+    expect_json(app.get(&path).await, 200).await;
+    expect_json(app.get("/products").await, 200).await;
+
+    // A change behind the service's back is not seen while the entry lives: the read is cached.
+    let mut conn = app.db.connect().await;
+    diesel::sql_query("UPDATE products SET name = 'Changed behind its back'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_json(app.get(&path).await, 200).await["name"],
+        "Cached"
+    );
+    let page = expect_json(app.get("/products").await, 200).await;
+    assert_eq!(page["items"][0]["name"], "Cached");
+
+    // A write through the API invalidates both the item and every list page.
+    let res = app
+        .send_json(
+            Method::PUT,
+            &path,
+            &app.admin,
+            &json!({ "sku": "C-1", "name": "Renamed", "price_cents": 1 }),
+        )
+        .await;
+    expect_json(res, 200).await;
+    assert_eq!(
+        expect_json(app.get(&path).await, 200).await["name"],
+        "Renamed"
+    );
+    let page = expect_json(app.get("/products").await, 200).await;
+    assert_eq!(page["items"][0]["name"], "Renamed");
+}
+
+#[tokio::test]
+async fn a_write_through_one_instance_is_seen_at_once_through_another() {
+    let a = TestApp::spawn().await;
+    let b = a.another_instance().await;
+
+    let product = a.create_product("X-1", "Before").await;
+    let product_path = format!("/products/{}", id_of(&product));
+    let store = a.create_store(Some("X"), "Before").await;
+    let store_path = format!("/stores/{}", id_of(&store));
+    // B caches every read.
+    for path in [
+        product_path.as_str(),
+        store_path.as_str(),
+        "/products",
+        "/stores",
+        "/products?q=x-1",
+    ] {
+        expect_json(b.get(path).await, 200).await;
+    }
+
+    for round in 0..5 {
+        let name = format!("After {round}");
+        let res = a
+            .send_json(
+                Method::PUT,
+                &product_path,
+                &a.admin,
+                &json!({ "sku": "X-1", "name": name, "price_cents": round }),
+            )
+            .await;
+        expect_json(res, 200).await;
+        let res = a
+            .send_json(
+                Method::PUT,
+                &store_path,
+                &a.admin,
+                &json!({ "code": "X", "name": name }),
+            )
+            .await;
+        expect_json(res, 200).await;
+        assert_eq!(
+            expect_json(b.get(&product_path).await, 200).await["name"],
+            name
+        );
+        assert_eq!(
+            expect_json(b.get(&store_path).await, 200).await["name"],
+            name
+        );
+        let products = expect_json(b.get("/products?q=x-1").await, 200).await;
+        assert_eq!(products["items"][0]["price_cents"], round);
+        let stores = expect_json(b.get("/stores").await, 200).await;
+        assert_eq!(stores["items"][0]["name"], name);
+    }
+
+    // A create through A shows in B's cached list; an archive through A is a 404 through B.
+    let second = a.create_product("X-2", "Second").await;
+    let listed = expect_json(b.get("/products").await, 200).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    for path in [&product_path, &store_path] {
+        assert_eq!(a.delete(path, &a.admin).await.status(), 204);
+        expect_problem(b.get(path).await, 404, &[]).await;
+    }
+    let listed = expect_json(b.get("/products").await, 200).await;
+    assert_eq!(listed["items"][0]["id"], second["id"]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let stores = expect_json(b.get("/stores").await, 200).await;
+    assert_eq!(stores["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_readers_on_two_instances_never_see_a_value_older_than_the_last_write() {
+    let a = Arc::new(TestApp::spawn().await);
+    let b = Arc::new(a.another_instance().await);
+    let product = a.create_product("RW-1", "v0").await;
+    let path = Arc::new(format!("/products/{}", id_of(&product)));
+
+    for version in 1..=20 {
+        // Readers hammer both instances while the write commits...
+        let mut readers = tokio::task::JoinSet::new();
+        for app in [a.clone(), b.clone(), a.clone(), b.clone()] {
+            let path = path.clone();
+            readers.spawn(async move {
+                for _ in 0..5 {
+                    expect_json(app.get(&path).await, 200).await;
+                }
+            });
+        }
+        let res = a
+            .send_json(
+                Method::PUT,
+                &path,
+                &a.admin,
+                &json!({ "sku": "RW-1", "name": format!("v{version}"), "price_cents": version }),
+            )
+            .await;
+        expect_json(res, 200).await;
+        // ...and once it has been acknowledged, every read on either instance shows it.
+        for app in [&a, &b] {
+            let read = expect_json(app.get(&path).await, 200).await;
+            assert_eq!(
+                read["price_cents"], version,
+                "stale read after write {version}"
+            );
+        }
+        readers.join_all().await;
+    }
+}
+
+#[tokio::test]
+async fn reads_and_writes_still_succeed_when_redis_is_unreachable() {
+    let healthy = TestApp::spawn().await;
+    let app = TestApp::spawn_on(healthy.db.clone(), |config| {
+        config.service.redis_url = "redis://127.0.0.1:1".into();
+        config.service.redis_timeout = Duration::from_millis(100);
+    })
+    .await;
+
+    let product = app.create_product("R-1", "No Redis").await;
+    let path = format!("/products/{}", id_of(&product));
+    assert_eq!(expect_json(app.get(&path).await, 200).await, product);
+    let res = app
+        .send_json(
+            Method::PUT,
+            &path,
+            &app.admin,
+            &json!({ "sku": "R-1", "name": "Still no Redis", "price_cents": 3 }),
+        )
+        .await;
+    expect_json(res, 200).await;
+    assert_eq!(
+        expect_json(app.get(&path).await, 200).await["name"],
+        "Still no Redis"
+    );
+    let page = expect_json(app.get("/products?q=r-1").await, 200).await;
+    assert_eq!(page["items"][0]["name"], "Still no Redis");
+    let store = app.create_store(Some("NR"), "No Redis").await;
+    expect_json(app.get(&format!("/stores/{}", id_of(&store))).await, 200).await;
+    expect_json(app.get("/stores").await, 200).await;
+
+    // The outage is counted.
+    let metrics = app
+        .request(Method::GET, "/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("cache_errors_total"), "{metrics}");
+}
