@@ -1,0 +1,31 @@
+-- wrk: SALE movements of 1 unit. BENCH_HOT=1 sells always the same level; otherwise a random store
+-- and product from the seeded lists. Prints throughput, latency percentiles and errors.
+local report = dofile(os.getenv("BENCH_DIR") .. "/report.lua")
+local stores, products = {}, {}
+local token = os.getenv("BENCH_TOKEN")
+local hot = os.getenv("BENCH_HOT") == "1"
+
+local function lines(path)
+  local t = {}
+  for line in io.lines(path) do if #line > 0 then t[#t + 1] = line end end
+  return t
+end
+
+function init(args)
+  stores = lines(os.getenv("BENCH_STORES"))
+  products = lines(os.getenv("BENCH_PRODUCTS"))
+  math.randomseed(os.time() + math.random(1000000))
+end
+
+function request()
+  local s, p = stores[1], products[1]
+  if not hot then
+    s = stores[math.random(#stores)]
+    p = products[math.random(#products)]
+  end
+  local body = string.format('{"store_id":"%s","product_id":"%s","type":"SALE","quantity":1}', s, p)
+  return wrk.format("POST", "/stock/movements",
+    { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }, body)
+end
+
+done = function(summary, latency, requests) report(summary, latency) end
