@@ -284,6 +284,49 @@ impl JwtSigner {
         )
     }
 
+    /// Loads the private key and pairs it with whichever of `public_paths` is its public half
+    /// (checked by verifying a probe token). The order of the configured public keys then does not
+    /// matter during a key rotation, and a private key that matches none of them stops the service
+    /// at start instead of letting it issue tokens that no service accepts.
+    pub fn from_key_files(
+        private_path: &str,
+        public_paths: &[String],
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, KeyError> {
+        for public_path in public_paths {
+            let signer = Self::from_files(private_path, public_path, issuer, audience)?;
+            if signer.matches_public_key() {
+                return Ok(signer);
+            }
+        }
+        Err(KeyError::Format {
+            path: private_path.into(),
+            reason: format!(
+                "it is the private half of none of the public keys [{}]",
+                public_paths.join(", ")
+            ),
+        })
+    }
+
+    /// Whether tokens this signer issues verify with its public key.
+    fn matches_public_key(&self) -> bool {
+        let Ok(verifier) = JwtVerifier::new(
+            std::slice::from_ref(&self.public),
+            &self.issuer,
+            &self.audience,
+        ) else {
+            return false;
+        };
+        let probe = Caller {
+            user_id: Uuid::nil(),
+            role: Role::Clerk,
+            store_ids: Vec::new(),
+        };
+        self.sign(&probe, 60)
+            .is_ok_and(|token| verifier.verify(&token).is_ok())
+    }
+
     /// Issues a token for `user` valid for `ttl_secs`.
     pub fn sign(&self, user: &Caller, ttl_secs: i64) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();

@@ -21,14 +21,9 @@ pub struct AuthState {
 /// Builds the pools, creates the first admin when configured, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
     let ctx = ServiceContext::new("auth", config.service.clone())?;
-    let signer = JwtSigner::from_files(
+    let signer = JwtSigner::from_key_files(
         &config.private_key_file,
-        config
-            .service
-            .jwt_public_key_files
-            .first()
-            .map(String::as_str)
-            .unwrap_or_default(),
+        &config.service.jwt_public_key_files,
         &config.service.jwt_issuer,
         &config.service.jwt_audience,
     )?;

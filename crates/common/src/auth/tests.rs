@@ -303,3 +303,36 @@ fn role_checks() {
     assert!(admin.require_admin().is_ok());
     assert!(admin.require_store(store).is_ok());
 }
+
+#[test]
+fn the_signer_pairs_its_key_with_the_matching_public_key_in_any_order() {
+    let dir = std::env::temp_dir().join(format!("inventory-auth-test-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, pem: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).expect("write key");
+        path.to_str().expect("utf-8 path").to_owned()
+    };
+    let (private, public) = key_pair();
+    let (_, other_public) = key_pair();
+    let private = write("private.pem", &private);
+    let own = write("own.pem", &public);
+    let other = write("other.pem", &other_public);
+
+    // During a rotation the new key may be listed after the old one.
+    let signer = JwtSigner::from_key_files(&private, &[other.clone(), own.clone()], ISS, AUD)
+        .expect("pairs with its own public key");
+    assert_eq!(
+        signer.public.kid,
+        PublicKey::from_pem(&public).expect("public").kid
+    );
+    let verifier = JwtVerifier::from_files(&[other.clone(), own], ISS, AUD).expect("verifier");
+    let token = signer.sign_claims(&claims()).expect("sign");
+    assert!(verifier.verify(&token).is_ok());
+
+    // A private key that matches no configured public key is a start-up error, not bad tokens.
+    let mismatch = JwtSigner::from_key_files(&private, &[other], ISS, AUD);
+    assert!(matches!(mismatch, Err(super::KeyError::Format { .. })));
+    assert!(JwtSigner::from_key_files(&private, &[], ISS, AUD).is_err());
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
