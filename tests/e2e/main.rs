@@ -2,5 +2,6 @@
 //! module per area.
 
 mod auth;
+mod catalog;
 mod gateway;
 mod tracing;
