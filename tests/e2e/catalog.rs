@@ -2,6 +2,8 @@
 //! validation, pagination, and reads that never lag behind an acknowledged write whichever instance
 //! nginx picks.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
+
 use inventory_e2e::{Api, expect_json};
 use reqwest::Method;
 use serde_json::{Value, json};
