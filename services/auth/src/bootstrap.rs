@@ -53,12 +53,7 @@ pub async fn ensure_admin(pool: &PgPool, config: &Config) {
                 Ok(Some(user)) => {
                     return tracing::info!(user_id = %user.id, username = %user.username, "created the first admin");
                 }
-                Ok(None) => {
-                    return tracing::info!(
-                        username = username.as_str(),
-                        "admin user already exists"
-                    );
-                }
+                Ok(None) => return report_existing(&pool, &username).await,
                 Err(e) => tracing::warn!(error = %e, "cannot create the admin yet; retrying"),
             }
             tokio::time::sleep(delay).await;
@@ -68,4 +63,26 @@ pub async fn ensure_admin(pool: &PgPool, config: &Config) {
     // Wait briefly so a healthy start has its admin before serving; keep trying otherwise.
     let handle = tokio::spawn(task);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
+}
+
+/// The configured name exists: normally that is the admin created by an earlier start. Anything
+/// else leaves the service without an admin, which an operator must hear about.
+async fn report_existing(pool: &PgPool, username: &Username) {
+    let existing = match pool.get().await {
+        Ok(mut conn) => users::find_by_username(&mut conn, username.as_str()).await,
+        Err(e) => return tracing::warn!(error = %e, "cannot check the existing admin"),
+    };
+    match existing {
+        Ok(Some(user)) if user.role() == Role::Admin => {
+            tracing::info!(username = username.as_str(), "admin user already exists");
+        }
+        Ok(Some(user)) => tracing::error!(
+            user_id = %user.id,
+            username = username.as_str(),
+            role = user.role().as_str(),
+            "the configured admin username belongs to a user who is not an admin; no admin was created"
+        ),
+        Ok(None) => tracing::warn!(username = username.as_str(), "the admin user vanished"),
+        Err(e) => tracing::warn!(error = %e, "cannot check the existing admin"),
+    }
 }

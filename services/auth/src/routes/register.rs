@@ -23,6 +23,10 @@ pub struct RegisterRequest {
     password: String,
 }
 
+fn taken() -> ApiError {
+    ApiError::conflict("username-taken", "that username is taken")
+}
+
 /// `POST /auth/register`: a new clerk with no stores.
 #[tracing::instrument(skip_all)]
 pub async fn register(
@@ -32,6 +36,14 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let username = Username::parse(&body.username)?;
+    // The configured admin's name is reserved even before that admin exists (a start while the
+    // database was down), so nobody can take it and leave the service without its admin.
+    if username
+        .as_str()
+        .eq_ignore_ascii_case(&state.config.admin_username)
+    {
+        return Err(taken());
+    }
     let password = Password::parse(body.password)?;
     let hash =
         crate::password::hash(password.expose().to_owned(), state.config.bcrypt_cost).await?;
@@ -47,9 +59,7 @@ pub async fn register(
             let user = users::insert(conn, &new)
                 .await
                 .map_err(|e| match ApiError::from(e) {
-                    ApiError::Conflict { .. } => {
-                        ApiError::conflict("username-taken", "that username is taken")
-                    }
+                    ApiError::Conflict { .. } => taken(),
                     other => other,
                 })?;
             audit::record(

@@ -56,10 +56,25 @@ async fn a_restart_never_modifies_the_existing_admin() {
 }
 
 #[tokio::test]
-async fn without_a_configured_password_there_is_no_admin() {
+async fn without_a_configured_password_there_is_no_admin_and_its_name_stays_free() {
     let db = TestDb::new().await;
     let mut config = config(&db);
     config.admin_password = None;
-    start(config).await;
+    let api = Api::new(start(config).await);
     assert!(admins(&db).await.is_empty());
+
+    // Nobody can squat the configured admin's name before the admin is created.
+    let body = api
+        .register("Admin", "a password of mine")
+        .await
+        .expect_problem(409);
+    assert_eq!(
+        body["type"],
+        "https://inventory.dev/problems/username-taken"
+    );
+
+    // A later start with the password configured creates the admin.
+    let api = Api::new(start(crate::helpers::config(&db)).await);
+    api.login(ADMIN_USERNAME, ADMIN_PASSWORD).await.expect(200);
+    assert_eq!(admins(&db).await.len(), 1);
 }

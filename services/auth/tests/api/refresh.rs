@@ -149,3 +149,15 @@ async fn nobody_can_log_out_another_users_session() {
     assert_eq!(token_states(&app, victim.id).await, (1, 0));
     app.refresh(&refresh_token(&victim_pair)).await.expect(200);
 }
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let (user, pair) = app.new_session().await;
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user.id)))
+        .set(refresh_tokens::expires_at.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
+        .execute(&mut app.connect().await)
+        .await
+        .expect("age the token");
+    app.refresh(&refresh_token(&pair)).await.expect_problem(401);
+}
