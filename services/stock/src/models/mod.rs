@@ -6,3 +6,4 @@ pub mod idempotency;
 pub mod levels;
 pub mod movements;
 pub mod outbox;
+pub mod reports;

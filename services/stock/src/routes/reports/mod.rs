@@ -1,0 +1,22 @@
+//! `/reports`: reporting from the ledger worker's projections. Any valid token may read; each
+//! report carries `as_of`, the time of the newest event the ledger has applied for its scope.
+
+mod daily;
+mod low_stock;
+mod params;
+mod valuation;
+
+use actix_web::web;
+
+/// Registers the report routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/reports")
+            .route("/stores/{store_id}/daily", web::get().to(daily::daily))
+            .route(
+                "/stores/{store_id}/valuation",
+                web::get().to(valuation::valuation),
+            )
+            .route("/low-stock", web::get().to(low_stock::low_stock)),
+    );
+}

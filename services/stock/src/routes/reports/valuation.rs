@@ -1,0 +1,64 @@
+//! `GET /reports/stores/{storeId}/valuation`: quantity × price per product, and the total.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::params;
+use crate::{
+    models::{
+        catalog,
+        reports::{self, ValuationLine},
+    },
+    startup::StockState,
+};
+
+/// The query string.
+#[derive(Debug, Deserialize)]
+pub struct ValuationQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// The report: the total over every product in stock, and a page of the products.
+#[derive(Debug, Serialize)]
+struct ValuationReport {
+    store_id: Uuid,
+    as_of: Option<DateTime<Utc>>,
+    /// Products with stock (all pages).
+    products: i64,
+    /// Σ quantity × price_cents over all products with stock, at current catalog prices.
+    total_value_cents: i64,
+    #[serde(flatten)]
+    page: Page<ValuationLine>,
+}
+
+/// Any valid token may read; 404 for a store that never existed.
+#[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
+pub async fn valuation(
+    state: web::Data<StockState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    q: web::Query<ValuationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let store_id = path.into_inner();
+    let limit = params::limit(q.limit.as_deref())?;
+    let after = params::uuid(q.cursor.as_deref(), "cursor")?;
+    let mut conn = db::conn(&state.pg).await?;
+    if !catalog::store_exists(&mut conn, store_id).await? {
+        return Err(ApiError::NotFound(format!("store {store_id} not found")));
+    }
+    let as_of = reports::as_of(&mut conn, Some(store_id)).await?;
+    let total = reports::valuation_total(&mut conn, store_id).await?;
+    let rows = reports::valuation(&mut conn, store_id, after, limit + 1).await?;
+    let page = Page::from_rows(rows, limit, |l| l.product_id.to_string());
+    Ok(HttpResponse::Ok().json(ValuationReport {
+        store_id,
+        as_of,
+        products: total.products,
+        total_value_cents: total.total_value_cents,
+        page,
+    }))
+}
