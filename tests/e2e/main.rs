@@ -4,4 +4,5 @@
 mod auth;
 mod catalog;
 mod gateway;
+mod ledger;
 mod tracing;

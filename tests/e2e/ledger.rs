@@ -1,0 +1,139 @@
+//! The ledger through the gateway: movements made with the stock API reach the reports (through the
+//! outbox, the stream and the ledger worker) within seconds.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
+
+use std::time::Duration;
+
+use inventory_e2e::{Api, expect_json};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Polls `path` until `done` holds (up to 20 s), returning the last body.
+async fn eventually(api: &Api, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = expect_json(api.get(path, token).await, 200).await;
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{path} never showed the expected state: {last}");
+}
+
+#[tokio::test]
+async fn movements_reach_the_daily_and_low_stock_reports() {
+    let api = Api::new();
+    let admin = api.admin_token().await;
+    let suffix = Uuid::now_v7().simple().to_string();
+    let store = expect_json(
+        api.post(
+            "/stores",
+            Some(&admin),
+            &json!({ "name": format!("Ledger {suffix}") }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let store_id = store["id"].as_str().unwrap().to_owned();
+    let product = expect_json(
+        api.post(
+            "/products",
+            Some(&admin),
+            &json!({ "sku": format!("LEDGER-{suffix}"), "name": "Ledger product", "price_cents": 300 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let product_id = product["id"].as_str().unwrap().to_owned();
+    let clerk = api.user("clerk", &[store_id.parse().unwrap()]).await;
+
+    let level = expect_json(
+        api.post(
+            "/stock",
+            Some(&clerk.token),
+            &json!({ "store_id": store_id, "product_id": product_id, "quantity": 20 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let level_id = level["id"].as_str().unwrap();
+    let res = api
+        .request(
+            Method::PUT,
+            &format!("/stock/{level_id}"),
+            Some(&clerk.token),
+        )
+        .json(&json!({ "reorder_level": 10 }))
+        .send()
+        .await
+        .unwrap();
+    expect_json(res, 200).await;
+    expect_json(
+        api.post(
+            "/stock/movements",
+            Some(&clerk.token),
+            &json!({ "store_id": store_id, "product_id": product_id, "type": "SALE", "quantity": 15 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let line_of = |report: &Value| {
+        report["items"]
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|i| i["product_id"] == product_id.as_str())
+            })
+            .cloned()
+    };
+    let daily = eventually(
+        &api,
+        &format!("/reports/stores/{store_id}/daily"),
+        &clerk.token,
+        |r| line_of(r).is_some_and(|l| l["out"] == 15),
+    )
+    .await;
+    let line = line_of(&daily).unwrap();
+    assert_eq!(
+        (
+            line["in"].as_i64(),
+            line["net"].as_i64(),
+            line["closing"].as_i64()
+        ),
+        (Some(20), Some(5), Some(5))
+    );
+    assert!(daily["as_of"].is_string(), "{daily}");
+
+    let low = eventually(
+        &api,
+        &format!("/reports/low-stock?store_id={store_id}"),
+        &clerk.token,
+        |r| line_of(r).is_some(),
+    )
+    .await;
+    let line = line_of(&low).unwrap();
+    assert_eq!(
+        (line["quantity"].as_i64(), line["reorder_level"].as_i64()),
+        (Some(5), Some(10))
+    );
+
+    let valuation = expect_json(
+        api.get(
+            &format!("/reports/stores/{store_id}/valuation"),
+            &clerk.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(valuation["total_value_cents"], 5 * 300);
+}
