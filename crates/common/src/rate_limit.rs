@@ -4,12 +4,12 @@
 //! choose its key by sending that header itself. Limited requests get a 429 problem+json with
 //! `Retry-After` and `x-ratelimit-*` headers.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
 use actix_governor::{
     Governor, GovernorConfig, GovernorConfigBuilder, KeyExtractor,
     governor::{
-        NotUntil,
+        DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter,
         clock::{Clock, DefaultClock, QuantaInstant},
         middleware::StateInformationMiddleware,
     },
@@ -103,10 +103,22 @@ pub type LimiterConfig = GovernorConfig<ClientKey, StateInformationMiddleware>;
 
 /// `per_second` requests per second sustained, bursts of `burst`, per client.
 pub fn limiter(key: ClientKey, per_second: u32, burst: u32) -> Result<LimiterConfig, String> {
-    if per_second == 0 || burst == 0 {
+    if per_second == 0 {
         return Err("rate limits must be positive".into());
     }
-    let nanos_per_request = 1_000_000_000u64 / u64::from(per_second);
+    limiter_every(key, Duration::from_secs(1) / per_second, burst)
+}
+
+/// One request every `interval` sustained, bursts of `burst`, per client.
+pub fn limiter_every(
+    key: ClientKey,
+    interval: Duration,
+    burst: u32,
+) -> Result<LimiterConfig, String> {
+    if interval.is_zero() || burst == 0 {
+        return Err("rate limits must be positive".into());
+    }
+    let nanos_per_request = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
     GovernorConfigBuilder::default()
         .nanoseconds_per_request(nanos_per_request.max(1))
         .burst_size(burst)
@@ -119,4 +131,39 @@ pub fn limiter(key: ClientKey, per_second: u32, burst: u32) -> Result<LimiterCon
 /// The middleware for a limiter configuration.
 pub fn middleware(config: &LimiterConfig) -> Governor<ClientKey, StateInformationMiddleware> {
     Governor::new(config)
+}
+
+/// Counts attempts per key (a username) in-process: `per_minute` sustained, `burst` at once.
+pub struct AttemptLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl AttemptLimiter {
+    pub fn per_minute(per_minute: u32, burst: u32) -> Result<Self, String> {
+        let rate = NonZeroU32::new(per_minute).ok_or("attempt limits must be positive")?;
+        let burst = NonZeroU32::new(burst).ok_or("attempt limits must be positive")?;
+        Ok(Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
+        })
+    }
+
+    /// Records an attempt for `key`; a 429 with the wait when over the limit.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| {
+                metrics::counter!("rate_limited_total").increment(1);
+                ApiError::TooManyRequests {
+                    retry_after: not_until
+                        .wait_time_from(DefaultClock::default().now())
+                        .as_secs()
+                        .max(1),
+                }
+            })
+    }
+
+    /// Forgets keys that are back to a full allowance (call periodically).
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+    }
 }

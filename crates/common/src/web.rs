@@ -196,8 +196,19 @@ fn too_large() -> ApiError {
     ApiError::PayloadTooLarge(format!("the body is larger than {MAX_BODY_BYTES} bytes"))
 }
 
-/// Parses JSON into `T`, naming the failing field in the error.
+/// Parses a JSON object into `T`, naming the failing field in the error. Every request body of this
+/// API is an object: serde would also accept an array for a struct, which is refused here.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => {
+            return Err(ApiError::field(
+                "body",
+                "the body is empty; expected a JSON object",
+            ));
+        }
+        Some(_) => return Err(ApiError::field("body", "expected a JSON object")),
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
@@ -373,6 +384,13 @@ mod tests {
         assert_eq!(field_of(r#"{}"#), "movements");
         assert_eq!(field_of(r#"{"movements":[{}]}"#), "movements[0].quantity");
         assert_eq!(field_of(r#"{"movements":[],"admin":true}"#), "admin");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        assert_eq!(field_of(r#"[[{"quantity":1,"note":null}]]"#), "body");
+        assert_eq!(field_of("  "), "body");
+        assert_eq!(field_of("42"), "body");
     }
 
     #[test]

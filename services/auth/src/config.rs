@@ -13,6 +13,14 @@ pub struct Config {
     pub refresh_ttl_secs: i64,
     /// `INVENTORY_BCRYPT_COST` (default 12; 4..=31).
     pub bcrypt_cost: u32,
+    /// `INVENTORY_AUTH_RATE_LIMIT_PER_MINUTE`: login and register requests per client address per
+    /// minute (default 30), on top of the service-wide limit.
+    pub credential_rate_per_minute: u32,
+    /// `INVENTORY_AUTH_RATE_LIMIT_BURST` (default 10).
+    pub credential_rate_burst: u32,
+    /// `INVENTORY_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts per username per minute, whatever the
+    /// address (default 10; burst 5).
+    pub login_attempts_per_minute: u32,
     /// `INVENTORY_ADMIN_USERNAME` (default `admin`).
     pub admin_username: String,
     /// `INVENTORY_ADMIN_PASSWORD`: creates the first admin when set and missing.
@@ -34,6 +42,9 @@ impl Config {
             access_ttl_secs: var_or("INVENTORY_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_ttl_secs: var_or("INVENTORY_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
             bcrypt_cost,
+            credential_rate_per_minute: var_or("INVENTORY_AUTH_RATE_LIMIT_PER_MINUTE", 30)?,
+            credential_rate_burst: var_or("INVENTORY_AUTH_RATE_LIMIT_BURST", 10)?,
+            login_attempts_per_minute: var_or("INVENTORY_LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
             admin_username: var_or("INVENTORY_ADMIN_USERNAME", "admin".to_owned())?,
             admin_password: optional("INVENTORY_ADMIN_PASSWORD")?,
         })

@@ -4,6 +4,7 @@ use actix_web::web;
 use inventory_common::{
     auth::JwtSigner,
     db::PgPool,
+    rate_limit::{self, AttemptLimiter, ClientKey},
     web::{ServiceContext, StartupError},
 };
 
@@ -16,6 +17,8 @@ pub struct AuthState {
     pub config: Config,
     /// A hash of nothing, checked for unknown users so that their login takes as long as a wrong password.
     pub dummy_hash: String,
+    /// Login attempts per username, whatever the address they come from.
+    pub login_attempts: AttemptLimiter,
 }
 
 /// Builds the pools, creates the first admin when configured, and binds the server.
@@ -31,14 +34,37 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         .await
         .map_err(|e| StartupError::Other(e.to_string()))?;
     crate::bootstrap::ensure_admin(&ctx.pg, &config).await;
+    let credential_limits = rate_limit::limiter_every(
+        ClientKey::address(config.service.trusted_proxies.clone()),
+        std::time::Duration::from_secs(60) / config.credential_rate_per_minute.max(1),
+        config.credential_rate_burst,
+    )
+    .map_err(StartupError::Other)?;
+    let login_attempts = AttemptLimiter::per_minute(
+        config.login_attempts_per_minute,
+        config.login_attempts_per_minute.div_ceil(2),
+    )
+    .map_err(StartupError::Other)?;
     let state = web::Data::new(AuthState {
         pg: ctx.pg.clone(),
         signer,
         config,
         dummy_hash,
+        login_attempts,
     });
+    forget_idle_attempts(state.clone());
     inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());
-        crate::routes::config(cfg);
+        crate::routes::config(cfg, &credential_limits);
     })
+}
+
+fn forget_idle_attempts(state: web::Data<AuthState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            state.login_attempts.forget_idle();
+        }
+    });
 }

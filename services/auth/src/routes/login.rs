@@ -42,6 +42,7 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
+    state.login_attempts.check(&body.username.to_lowercase())?;
     let user = {
         let mut conn = db::conn(&state.pg).await?;
         users::find_by_username(&mut conn, &body.username).await?

@@ -8,12 +8,22 @@ mod register;
 mod users;
 
 use actix_web::web;
+use inventory_common::rate_limit::{self, LimiterConfig};
 
-pub fn config(cfg: &mut web::ServiceConfig) {
+/// The routes; `credentials` is the stricter per-address limit of login and register.
+pub fn config(cfg: &mut web::ServiceConfig, credentials: &LimiterConfig) {
     cfg.service(
         web::scope("/auth")
-            .route("/register", web::post().to(register::register))
-            .route("/login", web::post().to(login::login))
+            .service(
+                web::resource("/register")
+                    .wrap(rate_limit::middleware(credentials))
+                    .route(web::post().to(register::register)),
+            )
+            .service(
+                web::resource("/login")
+                    .wrap(rate_limit::middleware(credentials))
+                    .route(web::post().to(login::login)),
+            )
             .route("/refresh", web::post().to(refresh::refresh))
             .route("/logout", web::post().to(refresh::logout))
             .route("/me", web::get().to(me::me))

@@ -24,6 +24,9 @@ pub fn config(db: &TestDb) -> Config {
         access_ttl_secs: 900,
         refresh_ttl_secs: 3600,
         bcrypt_cost: 4,
+        credential_rate_per_minute: 10_000,
+        credential_rate_burst: 10_000,
+        login_attempts_per_minute: 10_000,
         admin_username: ADMIN_USERNAME.into(),
         admin_password: Some(ADMIN_PASSWORD.into()),
     }

@@ -8,6 +8,7 @@ mod admin;
 mod bootstrap;
 mod helpers;
 mod keys;
+mod limits;
 mod login;
 mod refresh;
 mod register;
