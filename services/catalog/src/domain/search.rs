@@ -4,8 +4,12 @@ use inventory_common::FieldError;
 
 /// The longest search text accepted.
 const MAX_LEN: usize = 200;
+/// The shortest search text matched anywhere; shorter ones match the start (see [`SearchQuery`]).
+const CONTAINS_MIN_LEN: usize = 3;
 
-/// A case-insensitive "contains" search on SKU or name.
+/// A case-insensitive search on SKU or name: text of three or more characters matches anywhere
+/// (served by the trigram indexes), shorter text matches the start (served by the prefix indexes; a
+/// pattern under three characters has no trigram, so "contains" would scan every product).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
     lowered: String,
@@ -36,11 +40,13 @@ impl SearchQuery {
         &self.lowered
     }
 
-    /// A `LIKE` pattern matching any text containing the query, with `\`, `%` and `_` escaped so
-    /// they match themselves (PostgreSQL's default `LIKE` escape is the backslash).
+    /// A `LIKE` pattern for lowercased text: `%q%`, or `q%` for a short query; `\`, `%` and `_` are
+    /// escaped so they match themselves (PostgreSQL's default `LIKE` escape is the backslash).
     pub fn like_pattern(&self) -> String {
         let mut pattern = String::with_capacity(self.lowered.len() + 2);
-        pattern.push('%');
+        if self.lowered.chars().count() >= CONTAINS_MIN_LEN {
+            pattern.push('%');
+        }
         for c in self.lowered.chars() {
             if matches!(c, '\\' | '%' | '_') {
                 pattern.push('\\');
@@ -76,5 +82,19 @@ mod tests {
     fn patterns_are_lowercased_and_escaped() {
         let q = SearchQuery::parse(Some(" 50%_Off\\ ")).ok().flatten();
         assert_eq!(q.map(|q| q.like_pattern()), Some(r"%50\%\_off\\%".into()));
+    }
+
+    #[test]
+    fn short_queries_match_the_start() {
+        let pattern = |q: &str| {
+            SearchQuery::parse(Some(q))
+                .ok()
+                .flatten()
+                .map(|q| q.like_pattern())
+        };
+        assert_eq!(pattern("A"), Some("a%".into()));
+        assert_eq!(pattern("_%"), Some(r"\_\%%".into()));
+        assert_eq!(pattern("éé"), Some("éé%".into()));
+        assert_eq!(pattern("abc"), Some("%abc%".into()));
     }
 }

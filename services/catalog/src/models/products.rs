@@ -88,7 +88,8 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView,
 
 /// Up to `limit + 1` active products after `after` in id (creation) order, filtered by `search` on
 /// SKU or name; the extra row tells the caller that there is a next page. The filter is
-/// `lower(col) LIKE '%q%'`, which the trigram indexes on `lower(sku)` and `lower(name)` serve.
+/// `lower(col) LIKE '%q%'` (served by the trigram indexes on `lower(sku)` and `lower(name)`), or
+/// `lower(col) LIKE 'q%'` for a query under three characters (served by the prefix indexes).
 #[tracing::instrument(skip_all, fields(limit))]
 pub async fn list(
     conn: &mut AsyncPgConnection,

@@ -290,6 +290,13 @@ async fn q_finds_products_by_sku_or_name_in_any_case() {
     assert_eq!(search("mug_").await, [id_of(&sale)]);
     assert_eq!(search("mug").await, [id_of(&sale), id_of(&plain)]);
     assert!(search("nothing like it").await.is_empty());
+    // One or two characters match the start of the SKU or name.
+    assert_eq!(search("Mu").await, [id_of(&sale), id_of(&plain)]);
+    assert_eq!(search("gr").await, [id_of(&green)]);
+    assert_eq!(search("te").await, [id_of(&green)]);
+    assert_eq!(search("d").await, [id_of(&coffee)]);
+    assert!(search("ug").await.is_empty());
+    assert!(search("%").await.is_empty());
     assert_eq!(search("").await.len(), 5, "a blank q is no filter");
 
     expect_problem(
