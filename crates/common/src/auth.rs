@@ -394,10 +394,13 @@ mod extract {
             })?;
         let claims = verifier.verify(token)?;
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
-        Ok(Caller {
+        let caller = Caller {
             user_id: claims.sub,
             role: claims.role,
             store_ids: claims.store_ids,
-        })
+        };
+        // For the request's audit record (see `web::request_context`).
+        actix_web::HttpMessage::extensions_mut(req).insert(caller.clone());
+        Ok(caller)
     }
 }

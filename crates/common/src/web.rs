@@ -124,7 +124,38 @@ pub async fn request_context(
         request_id = %id,
         "request"
     );
+    if matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
+        audit(&res, &method, status, &id);
+    }
     Ok(res)
+}
+
+/// One structured audit record per mutating request: who (user and role, when authenticated), what
+/// (method and route), on what (the path's ids and store), the request id and the outcome.
+fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &str) {
+    let req = res.request();
+    let caller = req.extensions().get::<crate::auth::Caller>().cloned();
+    let info = req.match_info();
+    let store_id = info.get("storeId").or_else(|| info.get("store_id")).unwrap_or_default().to_owned();
+    let entity_id = info.get("id").or_else(|| info.get("stockId")).or_else(|| info.get("storeId")).unwrap_or_default().to_owned();
+    let outcome = match status {
+        200..=399 => "success",
+        401 | 403 => "denied",
+        400..=499 => "rejected",
+        _ => "failed",
+    };
+    tracing::info!(
+        target: "audit",
+        user_id = caller.as_ref().map(|c| c.user_id.to_string()).unwrap_or_default(),
+        role = caller.as_ref().map(|c| c.role.as_str()).unwrap_or_default(),
+        action = %format!("{method} {}", req.match_pattern().unwrap_or_else(|| req.path().to_owned())),
+        store_id,
+        entity_id,
+        request_id,
+        status,
+        outcome,
+        "audit"
+    );
 }
 
 /// Root span of every request, carrying the request id and (once the token is checked) the user.

@@ -1,5 +1,6 @@
-//! The `audit_log` table: one row per catalog or user-administration mutation, written in the same
-//! transaction as the change, and mirrored as a structured `audit` log line.
+//! The `audit_log` table: one row per catalog or user-administration mutation with the before and
+//! after states, written in the same transaction as the change. (Every mutating request also gets one
+//! structured `audit` log line, from the request middleware.)
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -24,17 +25,6 @@ pub struct NewAuditRecord<'a> {
 
 /// Writes the record (call it inside the transaction of the change it describes).
 pub async fn record(conn: &mut AsyncPgConnection, rec: NewAuditRecord<'_>) -> QueryResult<()> {
-    tracing::info!(
-        target: "audit",
-        actor_id = ?rec.actor_id,
-        actor_role = rec.actor_role,
-        action = rec.action,
-        entity = rec.entity,
-        entity_id = ?rec.entity_id,
-        request_id = rec.request_id,
-        outcome = "success",
-        "audit"
-    );
     diesel::insert_into(audit_log::table)
         .values(&rec)
         .execute(conn)
