@@ -90,7 +90,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView,
 /// SKU or name; the extra row tells the caller that there is a next page. The filter is
 /// `lower(col) LIKE '%q%'` (served by the trigram indexes on `lower(sku)` and `lower(name)`), or
 /// `lower(col) LIKE 'q%'` for a query under three characters (served by the prefix indexes).
-#[tracing::instrument(skip_all, fields(limit))]
+#[tracing::instrument(skip_all, fields(limit = limit))]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     search: Option<&SearchQuery>,

@@ -85,7 +85,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<StoreView, A
 
 /// Up to `limit + 1` active stores after `after` in id (creation) order; the extra row tells the
 /// caller that there is a next page.
-#[tracing::instrument(skip_all, fields(limit))]
+#[tracing::instrument(skip_all, fields(limit = limit))]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     after: Option<Uuid>,
