@@ -13,6 +13,7 @@ use crate::ApiError;
 
 /// What a user may do: `admin` everything; `manager` and `clerk` stock changes in their stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "web", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 /// A problem with one field of the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "web", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field's name or path (`movements[3].quantity`), as the client sent it.
     pub field: String,

@@ -10,6 +10,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod metrics;
+#[cfg(feature = "web")]
+pub mod openapi;
 pub mod pagination;
 #[cfg(feature = "web")]
 pub mod rate_limit;

@@ -12,6 +12,7 @@ pub const MAX_LIMIT: i64 = 500;
 
 /// A page of a list.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "web", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -64,8 +65,11 @@ impl PageRequest {
 
 /// The raw query parameters, for `web::Query`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "web", derive(utoipa::IntoParams))]
 pub struct PageParams {
+    /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

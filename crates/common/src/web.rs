@@ -136,8 +136,17 @@ fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &st
     let req = res.request();
     let caller = req.extensions().get::<crate::auth::Caller>().cloned();
     let info = req.match_info();
-    let store_id = info.get("storeId").or_else(|| info.get("store_id")).unwrap_or_default().to_owned();
-    let entity_id = info.get("id").or_else(|| info.get("stockId")).or_else(|| info.get("storeId")).unwrap_or_default().to_owned();
+    let store_id = info
+        .get("storeId")
+        .or_else(|| info.get("store_id"))
+        .unwrap_or_default()
+        .to_owned();
+    let entity_id = info
+        .get("id")
+        .or_else(|| info.get("stockId"))
+        .or_else(|| info.get("storeId"))
+        .unwrap_or_default()
+        .to_owned();
     let outcome = match status {
         200..=399 => "success",
         401 | 403 => "denied",

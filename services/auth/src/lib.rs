@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod domain;
 pub mod models;
+pub mod openapi;
 pub mod password;
 pub mod routes;
 pub mod startup;

@@ -54,7 +54,7 @@ impl User {
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub username: String,

@@ -14,7 +14,8 @@ use crate::{
     tokens,
 };
 
-#[derive(Deserialize)]
+/// Credentials.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     username: String,
@@ -22,7 +23,7 @@ pub struct LoginRequest {
 }
 
 /// An access token and the refresh token that renews it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub token_type: &'static str,
@@ -36,6 +37,10 @@ fn bad_credentials() -> ApiError {
 
 /// `POST /auth/login`. An unknown user and a wrong password get the same answer in the same time:
 /// an unknown user is checked against a dummy hash.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = LoginRequest,
+    responses((status = 200, description = "Logged in", body = TokenPair),
+              (status = 401, description = "Unknown user or wrong password (indistinguishable)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json"),
+              (status = 403, description = "The account is disabled", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: web::Data<AuthState>,

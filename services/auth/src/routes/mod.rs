@@ -1,17 +1,18 @@
 //! The auth service's HTTP routes, all under `/auth`.
 
-mod jwks;
-mod login;
-mod me;
-mod refresh;
-mod register;
-mod users;
+pub(crate) mod jwks;
+pub(crate) mod login;
+pub(crate) mod me;
+pub(crate) mod refresh;
+pub(crate) mod register;
+pub(crate) mod users;
 
 use actix_web::web;
 use inventory_common::rate_limit::{self, LimiterConfig};
 
 /// The routes; `credentials` is the stricter per-address limit of login and register.
 pub fn config(cfg: &mut web::ServiceConfig, credentials: &LimiterConfig) {
+    inventory_common::openapi::route(cfg, &crate::openapi::document());
     cfg.service(
         web::scope("/auth")
             .service(

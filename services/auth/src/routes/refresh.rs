@@ -11,7 +11,8 @@ use crate::{
     tokens,
 };
 
-#[derive(Deserialize)]
+/// A refresh token from login or a previous refresh.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: String,
@@ -24,6 +25,9 @@ enum Outcome {
 
 /// `POST /auth/refresh`: rotates the refresh token. A token works once; presenting an already
 /// rotated token revokes its whole family (it was stolen, or the client is confused).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest,
+    responses((status = 200, description = "A new pair; the presented refresh token is spent", body = crate::routes::login::TokenPair),
+              (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
     state: web::Data<AuthState>,
@@ -67,6 +71,8 @@ pub async fn refresh(
 
 /// `POST /auth/logout`: revokes the session (the refresh token's family). Idempotent: an unknown or
 /// already revoked token is also 204.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "The session is revoked")))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn logout(
     state: web::Data<AuthState>,

@@ -16,10 +16,15 @@ use crate::{
     startup::AuthState,
 };
 
-#[derive(Deserialize)]
+/// A new account.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    /// 3–64 of `A-Z a-z 0-9 . _ -`; unique regardless of case.
+    #[schema(example = "jane.doe")]
     username: String,
+    /// 8–72 bytes.
+    #[schema(example = "correct horse battery")]
     password: String,
 }
 
@@ -28,6 +33,9 @@ fn taken() -> ApiError {
 }
 
 /// `POST /auth/register`: a new clerk with no stores.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", security(()), request_body = RegisterRequest,
+    responses((status = 201, description = "Registered: a clerk without stores", body = crate::models::users::UserView),
+              (status = 409, description = "The username is taken", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 pub async fn register(
     state: web::Data<AuthState>,

@@ -24,6 +24,8 @@ use crate::{
 };
 
 /// `GET /auth/users` (admin): users in creation order, paginated.
+#[utoipa::path(get, path = "/auth/users", tag = "users", params(inventory_common::pagination::PageParams),
+    responses((status = 200, description = "A page of users in creation order", body = inventory_common::pagination::Page<UserView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     state: web::Data<AuthState>,
@@ -38,7 +40,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page::from_rows(views, page.limit, |u| u.id.to_string())))
 }
 
-#[derive(Deserialize)]
+/// The changes; at least one field.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     role: Option<Role>,
@@ -48,6 +51,8 @@ pub struct UpdateUser {
 
 /// `PATCH /auth/users/{id}` (admin): role, store assignments, disabled. Assigned stores must exist.
 /// Disabling revokes the user's refresh tokens; access tokens already issued expire on their own.
+#[utoipa::path(patch, path = "/auth/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+    request_body = UpdateUser, responses((status = 200, description = "The user as changed", body = UserView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, target_user))]
 pub async fn update(
     state: web::Data<AuthState>,

@@ -1,0 +1,155 @@
+//! OpenAPI documents (utoipa): the shared pieces every service's document uses — the problem+json
+//! schema, the bearer security scheme, and the error responses every operation can give — and the
+//! route that serves a service's document at `/openapi.json` (the gateway merges them).
+
+use actix_web::{HttpResponse, web};
+use utoipa::{
+    Modify, PartialSchema, ToSchema,
+    openapi::{
+        Content, OpenApi, RefOr, Required, ResponseBuilder,
+        path::{Operation, ParameterBuilder, ParameterIn},
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+    },
+};
+
+use crate::FieldError;
+
+/// An `application/problem+json` body (RFC 9457). 409s add members such as `available`,
+/// `current_quantity` or, in a batch, `index`.
+#[derive(ToSchema)]
+#[schema(as = Problem)]
+#[allow(dead_code)]
+pub struct ProblemDoc {
+    /// A URI naming the kind of problem.
+    #[schema(rename = "type", example = "https://inventory.dev/problems/validation")]
+    kind: String,
+    #[schema(example = "Invalid request")]
+    title: String,
+    #[schema(example = 400)]
+    status: u16,
+    #[schema(example = "quantity: must be between 1 and 1000000000")]
+    detail: String,
+    /// For 400s: each invalid field.
+    errors: Option<Vec<FieldError>>,
+}
+
+const PROBLEM: &str = "application/problem+json";
+
+/// Adds the bearer scheme (required unless an operation says `security(())`), the `Problem` schema,
+/// the `X-Request-Id` header, and the error responses any operation can give.
+pub struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components
+            .schemas
+            .insert("Problem".into(), ProblemDoc::schema());
+        components
+            .schemas
+            .insert("FieldError".into(), FieldError::schema());
+        doc.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        for item in doc.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_conventions(operation);
+            }
+        }
+    }
+}
+
+fn add_conventions(operation: &mut Operation) {
+    let public = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
+    let has_body = operation.request_body.is_some();
+    let mut errors: Vec<(&str, &str)> = vec![
+        ("400", "Invalid input; `errors` names each field"),
+        ("404", "Not found"),
+        ("429", "Rate limited; see `Retry-After`"),
+        ("500", "Unexpected fault (no details are given)"),
+        (
+            "503",
+            "A dependency is unavailable; retry after `Retry-After`",
+        ),
+    ];
+    if !public {
+        errors.push(("401", "Missing or invalid access token"));
+        errors.push(("403", "Not allowed for this caller"));
+    }
+    if has_body {
+        errors.push(("413", "Body larger than 1 MiB"));
+        errors.push(("415", "Body is not JSON"));
+    }
+    for (status, description) in errors {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(problem_response(description)));
+    }
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    parameters.push(
+        ParameterBuilder::new()
+            .name("X-Request-Id")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Correlates the request in logs; echoed on the response (generated when absent)",
+            ))
+            .schema(Some(String::schema()))
+            .build()
+            .into(),
+    );
+}
+
+/// A problem+json response with `description`.
+pub fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM,
+            Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                "Problem",
+            )))),
+        )
+        .build()
+}
+
+/// Serves `doc` at `GET /openapi.json`.
+pub fn route(cfg: &mut web::ServiceConfig, doc: &OpenApi) {
+    let json = doc
+        .to_json()
+        .unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#));
+    cfg.app_data(web::Data::new(Document(json)))
+        .route("/openapi.json", web::get().to(document));
+}
+
+struct Document(String);
+
+async fn document(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}

@@ -1,0 +1,56 @@
+//! The auth service's OpenAPI document, served at `/openapi.json` (the gateway merges it into its
+//! `/openapi.json`).
+
+use inventory_common::openapi::Conventions;
+use utoipa::OpenApi;
+
+use crate::routes::{jwks, login, me, refresh, register, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Inventory: auth", version = "1.0.0", description = "Users, sessions and access tokens."),
+    paths(register::register, login::login, refresh::refresh, refresh::logout, me::me, jwks::jwks, users::list, users::update),
+    modifiers(&Conventions),
+    tags((name = "auth", description = "Registration, login and sessions"), (name = "users", description = "User administration (admin)"))
+)]
+struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented_with_its_errors() {
+        let doc = super::document();
+        let json = serde_json::to_value(&doc).unwrap_or_default();
+        let paths = json["paths"].as_object().cloned().unwrap_or_default();
+        for (path, methods) in [
+            ("/auth/register", &["post"][..]),
+            ("/auth/login", &["post"]),
+            ("/auth/refresh", &["post"]),
+            ("/auth/logout", &["post"]),
+            ("/auth/me", &["get"]),
+            ("/auth/jwks.json", &["get"]),
+            ("/auth/users", &["get"]),
+            ("/auth/users/{id}", &["patch"]),
+        ] {
+            for method in methods {
+                let op = &paths[path][method];
+                assert!(op.is_object(), "{method} {path} is documented");
+                assert!(
+                    op["responses"]["429"].is_object(),
+                    "{method} {path} documents 429"
+                );
+            }
+        }
+        assert!(paths["/auth/me"]["get"]["responses"]["401"].is_object());
+        assert!(paths["/auth/login"]["post"]["responses"]["401"].is_object());
+        assert!(
+            paths["/auth/jwks.json"]["get"]["responses"]["403"].is_null(),
+            "public routes do not claim 403"
+        );
+    }
+}
