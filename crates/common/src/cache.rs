@@ -2,7 +2,8 @@
 //!
 //! * Entries are JSON, in a Redis hash per cache key (`products:all`, `product:{id}`,
 //!   `stock:store:{id}`, ...) with one field per variant (a page, a filter), so one `DEL` drops every
-//!   variant of a key. Entries live `ttl` (default 60 s).
+//!   variant of a key. A key (with all its variants) lives at most `ttl` (default 60 s) from its
+//!   first fill: later fills do not extend it, so a busy key cannot grow or age without bound.
 //! * No stale read after a write, whichever instance serves it: a writer bumps the key's version
 //!   (`{key}:v`) and deletes the key after its commit; a reader stores what it loaded only if the version
 //!   is still the one it saw before loading (checked atomically in Redis).
@@ -25,7 +26,7 @@ const STORE_IF_UNCHANGED: &str = r"
 local current = redis.call('GET', KEYS[2]) or '0'
 if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[4], 'NX')
 return 1
 ";
 
