@@ -1,0 +1,1 @@
+REVOKE UPDATE ON outbox FROM inventory_stock;

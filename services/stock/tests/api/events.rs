@@ -1,0 +1,222 @@
+//! The outbox: one event per movement on the stream, and a backlog that survives a Redis outage.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use inventory_events::{MovementType, StockEvent};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{StreamEvent, TestApp, eventually, expect_json, movement};
+
+/// Waits until the stream holds an event for every movement in the database; returns the entries.
+async fn stream_covering_movements(app: &TestApp) -> Vec<StreamEvent> {
+    let expected: HashSet<String> = app
+        .movement_ids()
+        .await
+        .into_iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
+    eventually(30, || async {
+        let events = app.stream_events().await;
+        let seen: HashSet<String> = events.iter().map(|e| e.event.movement_id.clone()).collect();
+        (seen == expected).then_some(events)
+    })
+    .await
+    .expect("every movement reaches the stream")
+}
+
+/// Exactly one event per movement once entries are deduplicated by event id.
+fn assert_once_per_movement(events: &[StreamEvent]) -> HashMap<String, StockEvent> {
+    let mut by_event: HashMap<String, StockEvent> = HashMap::new();
+    for e in events {
+        assert_eq!(
+            e.event_id, e.event.event_id,
+            "entry field and payload agree"
+        );
+        by_event.insert(e.event_id.clone(), e.event.clone());
+    }
+    let mut by_movement: HashMap<String, StockEvent> = HashMap::new();
+    for event in by_event.into_values() {
+        let previous = by_movement.insert(event.movement_id.clone(), event);
+        assert!(previous.is_none(), "two distinct events for one movement");
+    }
+    by_movement
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_movement_is_published_once() {
+    let app = TestApp::spawn().await;
+    let (a, b, p) = (app.store().await, app.store().await, app.product().await);
+    app.stock_in(a, p, 10).await;
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let res = app
+        .request(Method::POST, "/stock/movements", Some(&app.admin))
+        .header("traceparent", traceparent)
+        .json(&json!({ "store_id": a, "product_id": p, "type": "SALE", "quantity": 3, "reason": "walk-in", "reference": "R-9" }))
+        .send()
+        .await
+        .expect("request");
+    let sale = expect_json(res, 201).await;
+    expect_json(
+        app.post(
+            "/stock/transfers",
+            &app.admin,
+            &json!({ "from_store_id": a, "to_store_id": b, "product_id": p, "quantity": 2 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    expect_json(
+        app.post("/stock/movements/batch", &app.admin, &json!({ "movements": [movement(b, p, "SALE", 1), movement(a, p, "MANUAL_REMOVE", 1)] })).await,
+        201,
+    )
+    .await;
+    let level_id = sale["level"]["id"].as_str().expect("id");
+    expect_json(
+        app.put(
+            &format!("/stock/{level_id}"),
+            &app.admin,
+            &json!({ "quantity": 10, "reorder_level": 2 }),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    let events = stream_covering_movements(&app).await;
+    let by_movement = assert_once_per_movement(&events);
+    assert_eq!(by_movement.len(), app.movement_ids().await.len());
+    assert_eq!(
+        app.scalar("SELECT count(*) AS n FROM outbox").await,
+        0,
+        "published rows are removed"
+    );
+
+    let sale_event = &by_movement[sale["movement"]["id"].as_str().expect("id")];
+    assert_eq!(sale_event.movement_type(), MovementType::Sale);
+    assert_eq!(
+        (
+            sale_event.quantity,
+            sale_event.delta,
+            sale_event.quantity_after
+        ),
+        (3, -3, 7)
+    );
+    assert_eq!(sale_event.store_id, a.to_string());
+    assert_eq!(sale_event.product_id, p.to_string());
+    assert_eq!(sale_event.level_id, level_id);
+    assert_eq!(sale_event.user_id, app.admin_id.to_string());
+    assert_eq!(
+        (sale_event.reason.as_str(), sale_event.reference.as_str()),
+        ("walk-in", "R-9")
+    );
+    assert_eq!(sale_event.traceparent, traceparent);
+    assert!(!sale_event.request_id.is_empty());
+    assert!(sale_event.occurred_at_micros > 0);
+    let entry = events
+        .iter()
+        .find(|e| e.event.movement_id == sale_event.movement_id)
+        .expect("entry");
+    assert_eq!(
+        (entry.kind.as_str(), entry.traceparent.as_str()),
+        ("SALE", traceparent)
+    );
+
+    // Per level, versions count up by one in the order of the changes, and quantities follow.
+    let mut of_level: Vec<&StockEvent> = by_movement
+        .values()
+        .filter(|e| e.level_id == level_id)
+        .collect();
+    of_level.sort_by_key(|e| e.level_version);
+    let versions: Vec<i64> = of_level.iter().map(|e| e.level_version).collect();
+    assert_eq!(versions, (1..=of_level.len() as i64).collect::<Vec<_>>());
+    for pair in of_level.windows(2) {
+        assert_eq!(
+            pair[0].quantity_after + pair[1].delta,
+            pair[1].quantity_after
+        );
+    }
+    // The count (10 after 4) was a STOCK_IN of 6 with reason `count`.
+    let last = of_level.last().expect("events");
+    assert_eq!(
+        (last.movement_type(), last.delta, last.reason.as_str()),
+        (MovementType::StockIn, 6, "count")
+    );
+    // Transfer halves share their transfer id.
+    let transfer: Vec<&StockEvent> = by_movement
+        .values()
+        .filter(|e| !e.transfer_id.is_empty())
+        .collect();
+    assert_eq!(transfer.len(), 2);
+    assert_eq!(transfer[0].transfer_id, transfer[1].transfer_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backlog_is_published_when_redis_is_back() {
+    let db = Arc::new(inventory_testkit::TestDb::new().await);
+    // Nothing listens on port 1: this instance's Redis is down for its whole life.
+    let cut_off = TestApp::spawn_on(db.clone(), |c| {
+        c.service.redis_url = "redis://127.0.0.1:1".into()
+    })
+    .await;
+    let (s, p) = (cut_off.store().await, cut_off.product().await);
+    expect_json(
+        cut_off
+            .post(
+                "/stock",
+                &cut_off.admin,
+                &json!({ "store_id": s, "product_id": p, "quantity": 20 }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    for _ in 0..5 {
+        expect_json(
+            cut_off
+                .post(
+                    "/stock/movements",
+                    &cut_off.admin,
+                    &movement(s, p, "SALE", 2),
+                )
+                .await,
+            201,
+        )
+        .await;
+    }
+    // Writes succeeded and reads still work (from the database).
+    let page = expect_json(
+        cut_off.get(&format!("/stock/{s}"), &cut_off.admin).await,
+        200,
+    )
+    .await;
+    assert_eq!(page["items"][0]["quantity"], 10);
+    let payloads = cut_off.outbox_payloads().await;
+    assert_eq!(payloads.len(), 6, "every event waits in the outbox");
+    let queued: HashSet<String> = payloads
+        .iter()
+        .map(|b| StockEvent::from_bytes(b).expect("payload").movement_id)
+        .collect();
+    let movements: HashSet<String> = cut_off
+        .movement_ids()
+        .await
+        .into_iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert_eq!(queued, movements);
+    assert!(cut_off.stream_events().await.is_empty());
+
+    // An instance that reaches Redis drains the backlog.
+    let healthy = TestApp::spawn_on(db, |_| {}).await;
+    let events = stream_covering_movements(&healthy).await;
+    assert_eq!(assert_once_per_movement(&events).len(), 6);
+    let drained = eventually(30, || async {
+        (healthy.scalar("SELECT count(*) AS n FROM outbox").await == 0).then_some(())
+    })
+    .await;
+    assert!(drained.is_some(), "the outbox drains");
+}

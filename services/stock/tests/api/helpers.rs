@@ -1,0 +1,300 @@
+//! Starting the app, arranging catalog rows, and reading the database and the stream.
+
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+
+use diesel::{
+    QueryableByName,
+    sql_types::{BigInt, Bytea, Text, Uuid as SqlUuid},
+};
+use diesel_async::RunQueryDsl;
+use inventory_common::auth::Role;
+use inventory_events::{STOCK_EVENTS_STREAM, StockEvent};
+use inventory_stock::{config::Config, startup};
+use inventory_testkit::{TestDb, service_config, token, token_for};
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// One running instance of the app, with an admin token.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub db: Arc<TestDb>,
+    pub config: Config,
+    pub admin_id: Uuid,
+    pub admin: String,
+}
+
+impl TestApp {
+    /// The app against a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_on(Arc::new(TestDb::new().await), |_| {}).await
+    }
+
+    /// An instance on `db` with its configuration adjusted by `tweak`.
+    pub async fn spawn_on(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::new(service_config("stock", &db));
+        config.outbox_poll = Duration::from_millis(100);
+        tweak(&mut config);
+        let server = startup::build(config.clone()).await.expect("build the app");
+        tokio::spawn(server.server);
+        let admin_id = Uuid::now_v7();
+        Self {
+            address: format!("http://127.0.0.1:{}", server.port),
+            client: Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .expect("client"),
+            db,
+            config,
+            admin_id,
+            admin: token_for(admin_id, Role::Admin, &[]),
+        }
+    }
+
+    /// A clerk's token for `stores`.
+    pub fn clerk(&self, stores: &[Uuid]) -> String {
+        token(Role::Clerk, stores)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// An active store row (the catalog service owns the API; tests only need the row).
+    pub async fn store(&self) -> Uuid {
+        let id = Uuid::now_v7();
+        self.exec(&format!(
+            "INSERT INTO stores (id, name) VALUES ('{id}', 'Store {id}')"
+        ))
+        .await;
+        id
+    }
+
+    /// An active product row.
+    pub async fn product(&self) -> Uuid {
+        let id = Uuid::now_v7();
+        self.exec(&format!(
+            "INSERT INTO products (id, sku, name, price_cents) VALUES ('{id}', 'SKU-{id}', 'Product', 100)"
+        ))
+        .await;
+        id
+    }
+
+    pub async fn archive_store(&self, id: Uuid) {
+        self.exec(&format!(
+            "UPDATE stores SET archived_at = now() WHERE id = '{id}'"
+        ))
+        .await;
+    }
+
+    pub async fn archive_product(&self, id: Uuid) {
+        self.exec(&format!(
+            "UPDATE products SET archived_at = now() WHERE id = '{id}'"
+        ))
+        .await;
+    }
+
+    /// Runs SQL as the superuser.
+    pub async fn exec(&self, sql: &str) {
+        let mut conn = self.db.connect().await;
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// A single bigint (`SELECT ... AS n`) as the superuser.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.connect().await;
+        diesel::sql_query(sql)
+            .get_result::<N>(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .n
+    }
+
+    /// The level's quantity in the database (-1 when there is no level).
+    pub async fn quantity(&self, store: Uuid, product: Uuid) -> i64 {
+        self.scalar(&format!(
+            "SELECT COALESCE((SELECT quantity FROM stock_levels WHERE store_id = '{store}' AND product_id = '{product}'), -1) AS n"
+        ))
+        .await
+    }
+
+    /// The sum of the level's movement deltas.
+    pub async fn movement_sum(&self, store: Uuid, product: Uuid) -> i64 {
+        self.scalar(&format!(
+            "SELECT COALESCE(SUM(delta), 0)::bigint AS n FROM stock_movements WHERE store_id = '{store}' AND product_id = '{product}'"
+        ))
+        .await
+    }
+
+    /// How many movements the database holds.
+    pub async fn movement_count(&self) -> i64 {
+        self.scalar("SELECT count(*) AS n FROM stock_movements")
+            .await
+    }
+
+    /// Every movement id with its type, in id order.
+    pub async fn movement_ids(&self) -> Vec<(Uuid, String)> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+            #[diesel(sql_type = Text)]
+            movement_type: String,
+        }
+        let mut conn = self.db.connect().await;
+        diesel::sql_query("SELECT id, movement_type FROM stock_movements ORDER BY id")
+            .load::<Row>(&mut conn)
+            .await
+            .expect("movements")
+            .into_iter()
+            .map(|r| (r.id, r.movement_type))
+            .collect()
+    }
+
+    /// The outbox's payloads (events not yet published).
+    pub async fn outbox_payloads(&self) -> Vec<Vec<u8>> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Bytea)]
+            payload: Vec<u8>,
+        }
+        let mut conn = self.db.connect().await;
+        diesel::sql_query("SELECT payload FROM outbox ORDER BY seq")
+            .load::<Row>(&mut conn)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|r| r.payload)
+            .collect()
+    }
+
+    /// Adds stock as the admin and returns the level.
+    pub async fn stock_in(&self, store: Uuid, product: Uuid, quantity: i64) -> Value {
+        let res = self
+            .post(
+                "/stock",
+                &self.admin,
+                &json!({ "store_id": store, "product_id": product, "quantity": quantity }),
+            )
+            .await;
+        let status = res.status().as_u16();
+        let body = res.json::<Value>().await.expect("json");
+        assert!(status == 200 || status == 201, "stock in: {status} {body}");
+        body
+    }
+
+    /// The entries of this test's event stream, decoded: (entry event_id field, type field, event).
+    pub async fn stream_events(&self) -> Vec<StreamEvent> {
+        let mut redis = inventory_testkit::redis().await;
+        let key = self.config.service.redis_key(STOCK_EVENTS_STREAM);
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&key)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut redis)
+            .await
+            .expect("xrange");
+        reply
+            .ids
+            .into_iter()
+            .map(|entry| StreamEvent::from_fields(entry.map))
+            .collect()
+    }
+}
+
+/// One entry of the stock event stream.
+#[derive(Debug, Clone)]
+pub struct StreamEvent {
+    pub event_id: String,
+    pub kind: String,
+    pub traceparent: String,
+    pub event: StockEvent,
+}
+
+impl StreamEvent {
+    fn from_fields(mut map: HashMap<String, redis::Value>) -> Self {
+        let mut take = |name: &str| -> Vec<u8> {
+            redis::from_redis_value(map.remove(name).unwrap_or(redis::Value::Nil))
+                .unwrap_or_default()
+        };
+        let event_id = String::from_utf8(take("event_id")).expect("utf8");
+        let kind = String::from_utf8(take("type")).expect("utf8");
+        let traceparent = String::from_utf8(take("traceparent")).expect("utf8");
+        let event = StockEvent::from_bytes(&take("payload")).expect("protobuf payload");
+        Self {
+            event_id,
+            kind,
+            traceparent,
+            event,
+        }
+    }
+}
+
+/// Reads a JSON body, asserting the status first (with the body in the message when it differs).
+pub async fn expect_json(res: Response, status: u16) -> Value {
+    let actual = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Polls `check` until it returns `Some`, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A SALE (or other movement) body.
+pub fn movement(store: Uuid, product: Uuid, kind: &str, quantity: i64) -> Value {
+    json!({ "store_id": store, "product_id": product, "type": kind, "quantity": quantity })
+}
