@@ -239,13 +239,26 @@ render_nginx() {
     [ "$(id -u)" = 0 ] && chown -R nobody "$NGINX_DIR/tmp"
     local conf="$NGINX_DIR/conf/nginx.conf"
     python3 "$ROOT/deploy/nginx/render.py" --out "$conf" --listen "127.0.0.1:$GATEWAY_PORT" \
-        --state "$NGINX_DIR" --logs "$LOGS" --rate "${GATEWAY_RATE:-200r/s}" --burst "${GATEWAY_BURST:-400}" \
+        --state "$NGINX_DIR" --logs "$LOGS" --docs "$NGINX_DIR/html" --rate "${GATEWAY_RATE:-200r/s}" --burst "${GATEWAY_BURST:-400}" \
         --upstream "auth=$(instance_list auth)" --upstream "catalog=$(instance_list catalog)" \
         --upstream "stock=$(instance_list stock)"
     "$(nginx_bin)" -t -q -p "$NGINX_DIR" -c "$conf" 2>>"$LOGS/nginx-error.log" || die "the gateway config is invalid (see $LOGS/nginx-error.log)"
 }
 
+# The gateway's /openapi.json merges the documents the services serve; /docs renders it.
+publish_docs() {
+    local html="$NGINX_DIR/html" sources=() svc url
+    mkdir -p "$html"
+    cp "$ROOT/deploy/nginx/docs/docs.html" "$ROOT/deploy/nginx/docs/docs.js" "$html/"
+    for svc in auth catalog stock; do
+        url="http://127.0.0.1:$(service_port "$svc" 1)/openapi.json"
+        if curl -fs -o /dev/null "$url"; then sources+=("$url"); else log "warning: $svc serves no OpenAPI document"; fi
+    done
+    python3 "$ROOT/deploy/nginx/merge_openapi.py" --out "$html/openapi.json" "${sources[@]}" || die "cannot merge the OpenAPI documents"
+}
+
 start_gateway() {
+    publish_docs
     render_nginx
     local pid; pid="$(pid_of "$PIDS/nginx.pid")"
     if alive "$pid"; then

@@ -3,7 +3,7 @@
 
 Used by the local stack (instances on loopback ports) and for the cluster (Service DNS names):
 
-    render.py --out gateway.conf --listen 127.0.0.1:8080 --state /path/state --logs /path/logs \
+    render.py --out gateway.conf --listen 127.0.0.1:8080 --state /path/state --logs /path/logs --docs /path/docs \
         --upstream auth=127.0.0.1:18101,127.0.0.1:18102 --upstream catalog=... --upstream stock=... \
         [--rate 200r/s] [--burst 400]
 """
@@ -19,6 +19,7 @@ def main() -> None:
     parser.add_argument("--listen", required=True, help="address:port the gateway listens on")
     parser.add_argument("--state", required=True, help="folder for nginx temp files")
     parser.add_argument("--logs", required=True, help="folder for the access and error logs")
+    parser.add_argument("--docs", required=True, help="folder with openapi.json, docs.html and docs.js")
     parser.add_argument("--upstream", action="append", required=True, help="name=host:port[,host:port...]")
     parser.add_argument("--rate", default="200r/s", help="per-client sustained rate (nginx limit_req)")
     parser.add_argument("--burst", default="400", help="per-client burst")
@@ -38,6 +39,7 @@ def main() -> None:
         "LISTEN": args.listen,
         "STATE": args.state,
         "LOGS": args.logs,
+        "DOCS": args.docs,
         "AUTH_SERVERS": upstreams["auth"],
         "CATALOG_SERVERS": upstreams["catalog"],
         "STOCK_SERVERS": upstreams["stock"],
