@@ -6,4 +6,5 @@ mod auth;
 mod catalog;
 mod gateway;
 mod ledger;
+mod stock;
 mod tracing;
