@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod docs;
 mod catalog;
 mod gateway;
 mod ledger;

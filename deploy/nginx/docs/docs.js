@@ -101,7 +101,7 @@ async function main() {
     const tags = new Map((doc.tags || []).map((t) => [t.name, t.description || ""]));
     content.replaceChildren();
     for (const [tag, operations] of byTag) {
-      content.append(el("h2", {}, tag), tags.get(tag) ? el("p", {}, tags.get(tag)) : null, operations);
+      content.append(el("h2", {}, tag), ...(tags.get(tag) ? [el("p", {}, tags.get(tag))] : []), ...operations);
     }
     document.body.setAttribute("data-rendered", String(content.querySelectorAll("details.op").length));
   } catch (error) {
