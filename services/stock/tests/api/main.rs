@@ -10,5 +10,6 @@ mod events;
 mod helpers;
 mod idempotency;
 mod reads;
+mod reports;
 mod transfers;
 mod validation;
