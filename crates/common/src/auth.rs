@@ -59,6 +59,10 @@ pub struct Claims {
     pub store_ids: Vec<Uuid>,
 }
 
+/// Claims already verified for this request (by the rate limiter), so the signature is checked once.
+#[derive(Debug, Clone)]
+pub struct VerifiedClaims(pub Claims);
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -393,7 +397,11 @@ mod extract {
             .ok_or_else(|| {
                 ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())
             })?;
-        let claims = verifier.verify(token)?;
+        let verified = actix_web::HttpMessage::extensions(req).get::<super::VerifiedClaims>().cloned();
+        let claims = match verified {
+            Some(super::VerifiedClaims(claims)) => claims,
+            None => verifier.verify(token)?,
+        };
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
         let caller = Caller {
             user_id: claims.sub,

@@ -72,7 +72,10 @@ impl KeyExtractor for ClientKey {
                 .and_then(|v| v.strip_prefix("Bearer "))
             && let Ok(claims) = verifier.verify(token.trim())
         {
-            return Ok(format!("user:{}", claims.sub));
+            let key = format!("user:{}", claims.sub);
+            // The caller extractor reuses these instead of verifying the signature a second time.
+            actix_web::HttpMessage::extensions_mut(req).insert(crate::auth::VerifiedClaims(claims));
+            return Ok(key);
         }
         match client_address(req, &self.trusted_proxies) {
             Some(ip) => Ok(format!("ip:{ip}")),
