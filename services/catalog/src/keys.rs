@@ -28,7 +28,11 @@ pub fn product_written(id: Uuid) -> [String; 2] {
 /// What a write of store `id` makes stale, including the stock service's cached levels of the store
 /// (an archived store must disappear there too).
 pub fn store_written(id: Uuid) -> [String; 3] {
-    [store(id), STORES_ALL.to_owned(), format!("stock:store:{id}")]
+    [
+        store(id),
+        STORES_ALL.to_owned(),
+        format!("stock:store:{id}"),
+    ]
 }
 
 /// The field of one page of a list: the size, the cursor and the filter (last, so that no search

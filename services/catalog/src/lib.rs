@@ -4,5 +4,6 @@ pub mod config;
 pub mod domain;
 pub mod keys;
 pub mod models;
+pub mod openapi;
 pub mod routes;
 pub mod startup;

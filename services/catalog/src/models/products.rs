@@ -14,12 +14,19 @@ use crate::domain::{ProductDraft, SearchQuery};
 diesel::define_sql_function!(fn lower(x: sql_types::Text) -> sql_types::Text);
 
 /// A product as the API shows it (and as the cache holds it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductView {
     pub id: Uuid,
+    /// Unique among active products.
+    #[schema(example = "TEA-GREEN-100")]
     pub sku: String,
+    #[schema(example = "Green tea, 100 g")]
     pub name: String,
+    /// `null` when the product has none.
+    #[schema(required = true, example = "Loose-leaf sencha.")]
     pub description: Option<String>,
+    /// The price in minor units (cents).
+    #[schema(minimum = 0, example = 499)]
     pub price_cents: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

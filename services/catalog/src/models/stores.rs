@@ -12,11 +12,16 @@ use super::{Actor, Change, audit, unique_violation};
 use crate::domain::StoreDraft;
 
 /// A store as the API shows it (and as the cache holds it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoreView {
     pub id: Uuid,
+    /// A short code, unique among active stores; `null` when the store has none.
+    #[schema(required = true, example = "NYC-01")]
     pub code: Option<String>,
+    #[schema(example = "Manhattan, 5th Avenue")]
     pub name: String,
+    /// `null` when the store has none.
+    #[schema(required = true, example = "700 5th Ave, New York, NY 10019")]
     pub address: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -1,15 +1,17 @@
 //! The catalog service's HTTP routes: `/products` and `/stores`. Reads need any valid token; writes
 //! need the admin role.
 
-mod products;
-mod stores;
+pub(crate) mod products;
+pub(crate) mod stores;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use inventory_common::{ApiError, auth::Caller, pagination::PageRequest};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Wires the catalog's routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
+    inventory_common::openapi::route(cfg, &crate::openapi::document());
     cfg.service(
         web::resource("/products")
             .route(web::get().to(products::list::list))
@@ -61,9 +63,14 @@ fn location(collection: &str, id: uuid::Uuid) -> (actix_web::http::header::Heade
 
 /// `?limit=&cursor=` of a list, read as text so that a non-integer `limit` is reported as `limit`
 /// (the query extractor alone could only say that the query string is invalid).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page (absent or blank: the first page).
+    #[param(value_type = Option<uuid::Uuid>)]
     cursor: Option<String>,
 }
 

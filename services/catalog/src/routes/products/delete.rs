@@ -10,6 +10,8 @@ use crate::{
 };
 
 /// `DELETE /products/{id}` (admin): archives the product (204); 404 when it is not active.
+#[utoipa::path(delete, operation_id = "products_delete", path = "/products/{id}", tag = "products", params(("id" = Uuid, Path, description = "The product")),
+    responses((status = 204, description = "Archived: gone from reads and lists; its SKU is free again")))]
 #[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, product_id = %path))]
 pub async fn delete(
     admin: Admin,

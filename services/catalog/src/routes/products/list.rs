@@ -1,21 +1,37 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::{
-    domain::SearchQuery, keys, models::products, routes::PageQuery, startup::CatalogState,
+    domain::SearchQuery,
+    keys,
+    models::products::{self, ProductView},
+    routes::PageQuery,
+    startup::CatalogState,
 };
 
 /// The query of `GET /products`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only products whose SKU or name contains this text, any case (under three characters: starts
+    /// with it). Trimmed; blank means no filter.
+    #[param(
+        max_length = 200,
+        example = "tea",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     q: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageQuery,
 }
 
 /// `GET /products?q=&limit=&cursor=`: active products in creation order, a page at a time, optionally
 /// those whose SKU or name contains `q` (any case).
+#[utoipa::path(get, operation_id = "products_list", path = "/products", tag = "products", params(ListQuery, PageQuery),
+    responses((status = 200, description = "A page of active products in creation order", body = Page<ProductView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     caller: Caller,

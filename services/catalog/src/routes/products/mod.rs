@@ -8,19 +8,78 @@ pub mod replace;
 
 use inventory_common::ApiError;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::domain::ProductDraft;
 
-/// The body of `POST /products` and `PUT /products/{id}`.
-#[derive(Debug, Deserialize)]
+/// A product's fields: the body of `POST /products`, and of `PUT /products/{id}` where
+/// `price_cents` is required (documented as `ProductReplacement`). Text is trimmed; control
+/// characters are refused.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
+    /// 1–64 characters on one line; unique among active products (409 when taken).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        example = "TEA-GREEN-100",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     sku: String,
+    /// 1–200 characters on one line.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Green tea, 100 g",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
+    /// Up to 2,000 characters; line breaks and tabs allowed. Absent, `null` or blank: none.
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        example = "Loose-leaf sencha.",
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     description: Option<String>,
+    /// The price in minor units (cents), 0 or more; absent or `null` on create: 0.
     #[serde(default)]
+    #[schema(minimum = 0, example = 499)]
     price_cents: Option<i64>,
+}
+
+/// The body of `PUT /products/{id}`: every field is written, so `price_cents` is required and an
+/// omitted `description` clears it. Read as [`ProductBody`]; this type only documents it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ProductReplacement {
+    /// 1–64 characters on one line; unique among active products (409 when taken).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        example = "TEA-GREEN-100",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    sku: String,
+    /// 1–200 characters on one line.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Green tea, 100 g",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    name: String,
+    /// Up to 2,000 characters; line breaks and tabs allowed. Absent, `null` or blank: none.
+    #[schema(
+        max_length = 2000,
+        example = "Loose-leaf sencha.",
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
+    description: Option<String>,
+    /// The price in minor units (cents), 0 or more.
+    #[schema(minimum = 0, example = 499)]
+    price_cents: i64,
 }
 
 impl ProductBody {

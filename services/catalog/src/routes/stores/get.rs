@@ -5,6 +5,8 @@ use uuid::Uuid;
 use crate::{keys, models::stores, startup::CatalogState};
 
 /// `GET /stores/{id}`: one active store (404 once archived).
+#[utoipa::path(get, operation_id = "stores_get", path = "/stores/{id}", tag = "stores", params(("id" = Uuid, Path, description = "The store")),
+    responses((status = 200, description = "The active store", body = crate::models::stores::StoreView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn get(
     caller: Caller,

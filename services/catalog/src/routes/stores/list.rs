@@ -4,6 +4,8 @@ use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
 use crate::{keys, models::stores, routes::PageQuery, startup::CatalogState};
 
 /// `GET /stores?limit=&cursor=`: active stores in creation order, a page at a time.
+#[utoipa::path(get, operation_id = "stores_list", path = "/stores", tag = "stores", params(PageQuery),
+    responses((status = 200, description = "A page of active stores in creation order", body = Page<crate::models::stores::StoreView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     caller: Caller,

@@ -8,18 +8,35 @@ pub mod replace;
 
 use inventory_common::ApiError;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::domain::StoreDraft;
 
 /// The body of `POST /stores` and `PUT /stores/{id}`. A replacement writes every field: an omitted
-/// `code` or `address` clears it.
-#[derive(Debug, Deserialize)]
+/// `code` or `address` clears it. Text is trimmed; control characters are refused.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreBody {
+    /// 1–64 letters, digits, `.`, `_` and `-`; unique among active stores (409 when taken).
+    /// Absent, `null` or blank: none.
     #[serde(default)]
+    #[schema(max_length = 64, example = "NYC-01", pattern = r"^\s*[\w.-]*\s*$")]
     code: Option<String>,
+    /// 1–200 characters on one line.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Manhattan, 5th Avenue",
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
+    /// Up to 500 characters; line breaks and tabs allowed. Absent, `null` or blank: none.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        example = "700 5th Ave, New York, NY 10019",
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     address: Option<String>,
 }
 
