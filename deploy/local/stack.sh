@@ -10,7 +10,9 @@
 #
 # Settings (environment): STACK (name, default dev), STATE_DIR, PG_PORT, REDIS_PORT, GATEWAY_PORT,
 # SERVICE_PORT_BASE, AUTH_INSTANCES, CATALOG_INSTANCES, STOCK_INSTANCES, LEDGER_INSTANCES, BIN_DIR,
-# PG_FAST (1: no fsync, for throwaway test stacks), and the services' own variables (README).
+# PG_FAST (1: no fsync, for throwaway test stacks), GATEWAY_RATE/GATEWAY_BURST (nginx per-client
+# limit, default 200r/s and 400), GATEWAY_AUTH_RATE/GATEWAY_AUTH_BURST (login and register, default
+# 10r/s and 20), READY_TIMEOUT, and the services' own variables (README).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -240,6 +242,7 @@ render_nginx() {
     local conf="$NGINX_DIR/conf/nginx.conf"
     python3 "$ROOT/deploy/nginx/render.py" --out "$conf" --listen "127.0.0.1:$GATEWAY_PORT" \
         --state "$NGINX_DIR" --logs "$LOGS" --docs "$NGINX_DIR/html" --rate "${GATEWAY_RATE:-200r/s}" --burst "${GATEWAY_BURST:-400}" \
+        --auth-rate "${GATEWAY_AUTH_RATE:-10r/s}" --auth-burst "${GATEWAY_AUTH_BURST:-20}" \
         --upstream "auth=$(instance_list auth)" --upstream "catalog=$(instance_list catalog)" \
         --upstream "stock=$(instance_list stock)"
     "$(nginx_bin)" -t -q -p "$NGINX_DIR" -c "$conf" 2>>"$LOGS/nginx-error.log" || die "the gateway config is invalid (see $LOGS/nginx-error.log)"

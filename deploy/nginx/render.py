@@ -5,7 +5,7 @@ Used by the local stack (instances on loopback ports) and for the cluster (Servi
 
     render.py --out gateway.conf --listen 127.0.0.1:8080 --state /path/state --logs /path/logs --docs /path/docs \
         --upstream auth=127.0.0.1:18101,127.0.0.1:18102 --upstream catalog=... --upstream stock=... \
-        [--rate 200r/s] [--burst 400]
+        [--rate 200r/s] [--burst 400] [--auth-rate 10r/s] [--auth-burst 20]
 """
 import argparse
 import pathlib
@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--upstream", action="append", required=True, help="name=host:port[,host:port...]")
     parser.add_argument("--rate", default="200r/s", help="per-client sustained rate (nginx limit_req)")
     parser.add_argument("--burst", default="400", help="per-client burst")
+    parser.add_argument("--auth-rate", default="10r/s", help="per-client rate of login and register")
+    parser.add_argument("--auth-burst", default="20", help="per-client burst of login and register")
     args = parser.parse_args()
 
     upstreams = {}
@@ -45,6 +47,8 @@ def main() -> None:
         "STOCK_SERVERS": upstreams["stock"],
         "RATE": args.rate,
         "BURST": args.burst,
+        "AUTH_RATE": args.auth_rate,
+        "AUTH_BURST": args.auth_burst,
     }
     text = TEMPLATE.read_text()
     for key, value in values.items():

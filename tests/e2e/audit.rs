@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 /// The audit records carrying `request_id` in the logs of `service`'s instances.
 fn audit_records(service: &str, request_id: &str) -> Vec<Value> {
-    let logs = std::path::Path::new(&std::env::var("INVENTORY_STATE_DIR").expect("INVENTORY_STATE_DIR")).join("logs");
+    let logs =
+        std::path::Path::new(&std::env::var("INVENTORY_STATE_DIR").expect("INVENTORY_STATE_DIR"))
+            .join("logs");
     let mut records = Vec::new();
     for entry in std::fs::read_dir(&logs).expect("logs folder").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -22,7 +24,11 @@ fn audit_records(service: &str, request_id: &str) -> Vec<Value> {
             text.lines()
                 .filter(|line| line.contains(request_id))
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .filter(|v| v["target"] == "audit" && v["request_id"] == request_id && v["action"].is_string()),
+                .filter(|v| {
+                    v["target"] == "audit"
+                        && v["request_id"] == request_id
+                        && v["action"].is_string()
+                }),
         );
     }
     records
@@ -32,7 +38,11 @@ async fn wait_for_record(service: &str, request_id: &str) -> Value {
     for _ in 0..50 {
         let records = audit_records(service, request_id);
         if !records.is_empty() {
-            assert_eq!(records.len(), 1, "one audit record per request: {records:?}");
+            assert_eq!(
+                records.len(),
+                1,
+                "one audit record per request: {records:?}"
+            );
             return records[0].clone();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -63,7 +73,11 @@ async fn mutations_are_audited_with_user_action_entity_and_outcome() {
 
     let request_id = format!("audit-{}", Uuid::now_v7().simple());
     let res = api
-        .request(Method::DELETE, &format!("/stores/{}", store["id"].as_str().expect("id")), Some(&admin))
+        .request(
+            Method::DELETE,
+            &format!("/stores/{}", store["id"].as_str().expect("id")),
+            Some(&admin),
+        )
         .header("X-Request-Id", &request_id)
         .send()
         .await

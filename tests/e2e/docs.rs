@@ -7,7 +7,11 @@ use reqwest::Method;
 #[tokio::test]
 async fn the_merged_document_describes_every_service() {
     let api = Api::new();
-    let res = api.request(Method::GET, "/openapi.json", None).send().await.expect("request");
+    let res = api
+        .request(Method::GET, "/openapi.json", None)
+        .send()
+        .await
+        .expect("request");
     let doc = expect_json(res, 200).await;
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
@@ -23,16 +27,24 @@ async fn the_merged_document_describes_every_service() {
         ("/stock/transfers", "post"),
         ("/reports/low-stock", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{} {path} is documented", method.to_uppercase());
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{} {path} is documented",
+            method.to_uppercase()
+        );
     }
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
 
 #[tokio::test]
 async fn the_docs_page_renders_in_a_browser_offline() {
     let url = format!("{}/docs", inventory_e2e::gateway());
-    let profile = std::env::temp_dir().join(format!("inventory-docs-{}", uuid::Uuid::now_v7().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("inventory-docs-{}", uuid::Uuid::now_v7().simple()));
     let output = tokio::process::Command::new("chromium")
         .args([
             "--headless",
@@ -55,16 +67,30 @@ async fn the_docs_page_renders_in_a_browser_offline() {
         .expect("run chromium (make test installs Debian's chromium package)");
     let _ = std::fs::remove_dir_all(&profile);
     let dom = String::from_utf8_lossy(&output.stdout);
-    assert!(dom.contains("data-rendered=\""), "the page ran its script: {dom}");
+    assert!(
+        dom.contains("data-rendered=\""),
+        "the page ran its script: {dom}"
+    );
     let rendered: usize = dom
         .split("data-rendered=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(rendered >= 20, "the page lists the operations of every service, got {rendered}");
-    for operation in ["POST /auth/login", "GET /products", "POST /stock/movements", "GET /reports/low-stock"] {
-        assert!(dom.contains(&format!("data-operation=\"{operation}\"")), "{operation} is on the page");
+    assert!(
+        rendered >= 20,
+        "the page lists the operations of every service, got {rendered}"
+    );
+    for operation in [
+        "POST /auth/login",
+        "GET /products",
+        "POST /stock/movements",
+        "GET /reports/low-stock",
+    ] {
+        assert!(
+            dom.contains(&format!("data-operation=\"{operation}\"")),
+            "{operation} is on the page"
+        );
     }
     assert!(!dom.contains("Cannot show the API"), "no error on the page");
 }

@@ -3,9 +3,10 @@
 
 mod audit;
 mod auth;
-mod docs;
 mod catalog;
+mod docs;
 mod gateway;
 mod ledger;
+mod metrics;
 mod stock;
 mod tracing;

@@ -16,9 +16,14 @@ use uuid::Uuid;
 type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 
 async fn collect(received: web::Data<Received>, body: web::Bytes) -> HttpResponse {
-    received.lock().unwrap_or_else(|e| e.into_inner()).push(body.to_vec());
+    received
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(body.to_vec());
     // An empty ExportTraceServiceResponse.
-    HttpResponse::Ok().content_type("application/x-protobuf").body(Vec::<u8>::new())
+    HttpResponse::Ok()
+        .content_type("application/x-protobuf")
+        .body(Vec::<u8>::new())
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -31,11 +36,18 @@ fn exported(received: &Received, service: &str, trace_id: &[u8], marker: &[u8]) 
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
-        .any(|payload| contains(payload, service.as_bytes()) && contains(payload, trace_id) && contains(payload, marker))
+        .any(|payload| {
+            contains(payload, service.as_bytes())
+                && contains(payload, trace_id)
+                && contains(payload, marker)
+        })
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0))
+        .collect()
 }
 
 #[tokio::test]
@@ -46,22 +58,43 @@ async fn a_stock_change_is_one_trace_from_the_gateway_to_the_ledger() {
         .expect("port");
     let received: Received = Arc::default();
     let data = web::Data::new(received.clone());
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).route("/v1/traces", web::post().to(collect)))
-        .workers(1)
-        .bind(("127.0.0.1", port))
-        .expect("bind the OTLP receiver")
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/v1/traces", web::post().to(collect))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))
+    .expect("bind the OTLP receiver")
+    .run();
     let handle = server.handle();
     tokio::spawn(server);
 
     let api = Api::new();
     let admin = api.admin_token().await;
-    let store = expect_json(api.post("/stores", Some(&admin), &json!({ "name": "Trace store" })).await, 201).await;
+    let store = expect_json(
+        api.post("/stores", Some(&admin), &json!({ "name": "Trace store" }))
+            .await,
+        201,
+    )
+    .await;
     let sku = format!("TRACE-{}", Uuid::now_v7().simple());
-    let product = expect_json(api.post("/products", Some(&admin), &json!({ "sku": sku, "name": "Traced", "price_cents": 100 })).await, 201).await;
+    let product = expect_json(
+        api.post(
+            "/products",
+            Some(&admin),
+            &json!({ "sku": sku, "name": "Traced", "price_cents": 100 }),
+        )
+        .await,
+        201,
+    )
+    .await;
 
     let trace_id = Uuid::new_v4().simple().to_string();
-    let traceparent = format!("00-{trace_id}-{}-01", &Uuid::new_v4().simple().to_string()[..16]);
+    let traceparent = format!(
+        "00-{trace_id}-{}-01",
+        &Uuid::new_v4().simple().to_string()[..16]
+    );
     let res = api
         .request(Method::POST, "/stock", Some(&admin))
         .header("traceparent", &traceparent)
@@ -84,6 +117,12 @@ async fn a_stock_change_is_one_trace_from_the_gateway_to_the_ledger() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     handle.stop(true).await;
-    assert!(found.0, "the stock service exported the request's span in trace {trace_id}");
-    assert!(found.1, "the ledger worker exported its span for the event in trace {trace_id}");
+    assert!(
+        found.0,
+        "the stock service exported the request's span in trace {trace_id}"
+    );
+    assert!(
+        found.1,
+        "the ledger worker exported its span for the event in trace {trace_id}"
+    );
 }
