@@ -6,6 +6,7 @@
 mod audit;
 mod cache;
 mod helpers;
+mod openapi;
 mod products;
 mod stores;
 mod validation;
