@@ -70,7 +70,7 @@ echo "==> checking the committed diesel schema against the migrations"
 "$ROOT/deploy/local/schema.sh" check
 
 echo "==> running the tests"
-cargo test --workspace -- --test-threads="${TEST_THREADS:-8}"
+cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-8}"
 
 # Last, because it writes whatever its generator invents with an admin token. No stateful phase: it
 # would reuse real ids (the admin's own) in PATCH /auth/users/{id}. The unsupported-method check is

@@ -37,7 +37,7 @@ fn bad_credentials() -> ApiError {
 
 /// `POST /auth/login`. An unknown user and a wrong password get the same answer in the same time:
 /// an unknown user is checked against a dummy hash.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = LoginRequest,
+#[utoipa::path(post, path = "/auth/login", operation_id = "auth_login", tag = "auth", security(()), request_body = LoginRequest,
     responses((status = 200, description = "Logged in", body = TokenPair),
               (status = 401, description = "Unknown user or wrong password (indistinguishable)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json"),
               (status = 403, description = "The account is disabled", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]

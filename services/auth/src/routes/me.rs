@@ -4,7 +4,7 @@ use inventory_common::{ApiError, auth::Caller, db};
 use crate::{models::users, startup::AuthState};
 
 /// `GET /auth/me`: the caller, as stored now.
-#[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, description = "The caller", body = crate::models::users::UserView)))]
+#[utoipa::path(get, path = "/auth/me", operation_id = "auth_me", tag = "auth", responses((status = 200, description = "The caller", body = crate::models::users::UserView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn me(state: web::Data<AuthState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let mut conn = db::conn(&state.pg).await?;

@@ -25,7 +25,7 @@ enum Outcome {
 
 /// `POST /auth/refresh`: rotates the refresh token. A token works once; presenting an already
 /// rotated token revokes its whole family (it was stolen, or the client is confused).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest,
+#[utoipa::path(post, path = "/auth/refresh", operation_id = "auth_refresh", tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, description = "A new pair; the presented refresh token is spent", body = crate::routes::login::TokenPair),
               (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
@@ -71,7 +71,7 @@ pub async fn refresh(
 
 /// `POST /auth/logout`: revokes the session (the refresh token's family). Idempotent: an unknown or
 /// already revoked token is also 204.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/auth/logout", operation_id = "auth_logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "The session is revoked")))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn logout(

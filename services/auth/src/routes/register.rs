@@ -33,7 +33,7 @@ fn taken() -> ApiError {
 }
 
 /// `POST /auth/register`: a new clerk with no stores.
-#[utoipa::path(post, path = "/auth/register", tag = "auth", security(()), request_body = RegisterRequest,
+#[utoipa::path(post, path = "/auth/register", operation_id = "auth_register", tag = "auth", security(()), request_body = RegisterRequest,
     responses((status = 201, description = "Registered: a clerk without stores", body = crate::models::users::UserView),
               (status = 409, description = "The username is taken", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// `GET /auth/users` (admin): users in creation order, paginated.
-#[utoipa::path(get, path = "/auth/users", tag = "users", params(inventory_common::pagination::PageParams),
+#[utoipa::path(get, path = "/auth/users", operation_id = "users_list", tag = "users", params(inventory_common::pagination::PageParams),
     responses((status = 200, description = "A page of users in creation order", body = inventory_common::pagination::Page<UserView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
@@ -51,7 +51,7 @@ pub struct UpdateUser {
 
 /// `PATCH /auth/users/{id}` (admin): role, store assignments, disabled. Assigned stores must exist.
 /// Disabling revokes the user's refresh tokens; access tokens already issued expire on their own.
-#[utoipa::path(patch, path = "/auth/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+#[utoipa::path(patch, path = "/auth/users/{id}", operation_id = "users_update", tag = "users", params(("id" = Uuid, Path, description = "The user")),
     request_body = UpdateUser, responses((status = 200, description = "The user as changed", body = UserView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, target_user))]
 pub async fn update(
