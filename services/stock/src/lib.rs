@@ -3,6 +3,7 @@
 pub mod config;
 pub mod domain;
 pub mod models;
+pub mod openapi;
 pub mod ops;
 pub mod relay;
 pub mod routes;

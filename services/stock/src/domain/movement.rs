@@ -4,7 +4,8 @@ use inventory_common::ApiError;
 use inventory_events::MovementType;
 
 /// What a movement does to a level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(as = MovementType, rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MovementKind {
     StockIn,
     Sale,

@@ -23,13 +23,19 @@ pub struct StockLevel {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A stock level as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A stock level as the API shows it: one product in one store.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = StockLevel)]
 pub struct LevelView {
+    /// The level (`stockId` of `PUT /stock/{stockId}`).
     pub id: Uuid,
     pub store_id: Uuid,
     pub product_id: Uuid,
+    /// Units in stock, never negative.
+    #[schema(minimum = 0, example = 42)]
     pub quantity: i64,
+    /// At or under this quantity the level counts as low stock (0: no threshold).
+    #[schema(minimum = 0, example = 10)]
     pub reorder_level: i64,
     pub updated_at: DateTime<Utc>,
 }

@@ -28,21 +28,34 @@ pub struct Movement {
     pub created_at: DateTime<Utc>,
 }
 
-/// A movement as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A movement as the API shows it: one change of one level.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Movement)]
 pub struct MovementView {
     pub id: Uuid,
     pub store_id: Uuid,
     pub product_id: Uuid,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::domain::MovementKind)]
     pub kind: String,
+    /// The units asked for (always positive).
+    #[schema(minimum = 1, example = 3)]
     pub quantity: i64,
+    /// The signed change of the level.
+    #[schema(example = -3)]
     pub delta: i64,
+    /// The level's quantity right after this movement.
+    #[schema(minimum = 0, example = 39)]
     pub quantity_after: i64,
+    /// Why (`count` for a correction by `PUT /stock/{stockId}`).
     pub reason: Option<String>,
+    /// The client's reference, e.g. a receipt number.
     pub reference: Option<String>,
+    /// The transfer both halves of a transfer share.
     pub transfer_id: Option<Uuid>,
+    /// Who made the change.
     pub user_id: Uuid,
+    /// The `X-Request-Id` of the request that made it.
     pub request_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One product's movements on one day.
-#[derive(Debug, Clone, QueryableByName, Serialize)]
+#[derive(Debug, Clone, QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct DailyLine {
     #[diesel(sql_type = Date)]
     pub day: NaiveDate,
@@ -37,7 +37,7 @@ pub struct DailyLine {
 }
 
 /// A level at or under its reorder level.
-#[derive(Debug, Clone, QueryableByName, Serialize)]
+#[derive(Debug, Clone, QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct LowStockLine {
     #[diesel(sql_type = SqlUuid)]
     pub store_id: Uuid,
@@ -57,7 +57,7 @@ pub struct LowStockLine {
 }
 
 /// One product's stock value in a store.
-#[derive(Debug, Clone, QueryableByName, Serialize)]
+#[derive(Debug, Clone, QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct ValuationLine {
     #[diesel(sql_type = SqlUuid)]
     pub product_id: Uuid,

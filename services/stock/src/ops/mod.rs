@@ -6,6 +6,7 @@ mod apply;
 mod count;
 mod error;
 mod record;
+mod replies;
 
 use std::time::Duration;
 
@@ -21,10 +22,14 @@ use uuid::Uuid;
 pub use apply::{Applied, Line, Lines};
 pub use count::Count;
 pub use error::TxError;
+pub use replies::{BatchRecorded, MovementRecorded, TransferRecorded};
 
 use crate::{
     domain::{IdempotencyKey, MovementKind, Note, Quantity, TraceContext},
-    models::idempotency::{self, NewIdempotencyRecord},
+    models::{
+        idempotency::{self, NewIdempotencyRecord},
+        levels::LevelView,
+    },
 };
 
 /// Who makes a change, and the request it comes from (recorded on movements and events).
@@ -213,7 +218,10 @@ async fn execute(
             )?;
             Ok(Reply {
                 status: 201,
-                body: json!({ "movement": applied.movement.view(), "level": applied.level.view() }),
+                body: json!(MovementRecorded {
+                    movement: applied.movement.view(),
+                    level: applied.level.view(),
+                }),
                 stores: vec![line.store_id],
             })
         }
@@ -221,9 +229,9 @@ async fn execute(
             let applied = apply::apply(conn, actor, lines, Lines::Batch).await?;
             Ok(Reply {
                 status: 201,
-                body: json!({
-                    "movements": applied.iter().map(|a| a.movement.view()).collect::<Vec<_>>(),
-                    "levels": final_levels(&applied),
+                body: json!(BatchRecorded {
+                    movements: applied.iter().map(|a| a.movement.view()).collect(),
+                    levels: final_levels(&applied),
                 }),
                 stores: lines.iter().map(|l| l.store_id).collect(),
             })
@@ -239,10 +247,10 @@ async fn execute(
             .await?;
             Ok(Reply {
                 status: 201,
-                body: json!({
-                    "transfer_id": transfer_id,
-                    "movements": applied.iter().map(|a| a.movement.view()).collect::<Vec<_>>(),
-                    "levels": applied.iter().map(|a| a.level.view()).collect::<Vec<_>>(),
+                body: json!(TransferRecorded {
+                    transfer_id,
+                    movements: applied.iter().map(|a| a.movement.view()).collect(),
+                    levels: applied.iter().map(|a| a.level.view()).collect(),
                 }),
                 stores: vec![transfer.from_store_id, transfer.to_store_id],
             })
@@ -284,7 +292,7 @@ fn transfer_lines(t: &Transfer, transfer_id: Uuid) -> [Line; 2] {
 }
 
 /// Each level a batch touched, once, in order of first appearance, as it stands after the batch.
-fn final_levels(applied: &[Applied]) -> Vec<Value> {
+fn final_levels(applied: &[Applied]) -> Vec<LevelView> {
     let mut order: Vec<Uuid> = Vec::new();
     for a in applied {
         if !order.contains(&a.level.id) {
@@ -298,7 +306,7 @@ fn final_levels(applied: &[Applied]) -> Vec<Value> {
                 .iter()
                 .filter(|a| a.level.id == *id)
                 .max_by_key(|a| a.level.version)
-                .map(|a| json!(a.level.view()))
+                .map(|a| a.level.view())
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,23 +15,38 @@ use crate::{
     startup::StockState,
 };
 
-/// The query string.
-#[derive(Debug, Deserialize)]
+/// The query string. Values are read as text so that a bad one is a 400 naming it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LowStockQuery {
+    /// Only this store (default: every store).
+    #[param(value_type = Uuid, required = false)]
     store_id: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page (`<store id>.<product id>`).
+    #[param(
+        required = false,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     cursor: Option<String>,
 }
 
 /// The report, by store then product.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct LowStockReport {
+    /// The store asked for (null: every store).
     store_id: Option<Uuid>,
+    /// The time of the newest event the ledger has applied for this scope (null before any).
     as_of: Option<DateTime<Utc>>,
     #[serde(flatten)]
     page: Page<LowStockLine>,
 }
 
+#[utoipa::path(get, operation_id = "reports_low_stock", path = "/reports/low-stock", tag = "reports", params(LowStockQuery),
+    responses((status = 200, description = "Levels at or under their reorder level (`items`, `next_cursor`)", body = LowStockReport),
+              (status = 404, description = "`store_id` names a store that never existed", body = ProblemDoc, content_type = "application/problem+json")))]
 /// Every store's, or `store_id`'s, low levels. Any valid token may read; 404 for a store that
 /// never existed.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]

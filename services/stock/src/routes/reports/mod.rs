@@ -1,10 +1,10 @@
 //! `/reports`: reporting from the ledger worker's projections. Any valid token may read; each
 //! report carries `as_of`, the time of the newest event the ledger has applied for its scope.
 
-mod daily;
-mod low_stock;
+pub(crate) mod daily;
+pub(crate) mod low_stock;
 mod params;
-mod valuation;
+pub(crate) mod valuation;
 
 use actix_web::web;
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,17 +15,23 @@ use crate::{
     startup::StockState,
 };
 
-/// The query string.
-#[derive(Debug, Deserialize)]
+/// The query string. Values are read as text so that a bad one is a 400 naming it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ValuationQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page (absent: the first page).
+    #[param(value_type = Uuid, required = false)]
     cursor: Option<String>,
 }
 
 /// The report: the total over every product in stock, and a page of the products.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ValuationReport {
     store_id: Uuid,
+    /// The time of the newest event the ledger has applied for this scope (null before any).
     as_of: Option<DateTime<Utc>>,
     /// Products with stock (all pages).
     products: i64,
@@ -35,6 +41,10 @@ struct ValuationReport {
     page: Page<ValuationLine>,
 }
 
+#[utoipa::path(get, operation_id = "reports_valuation", path = "/reports/stores/{store_id}/valuation", tag = "reports",
+    params(("store_id" = Uuid, Path, description = "The store"), ValuationQuery),
+    responses((status = 200, description = "The total and a page of products with stock, by product id (`items`, `next_cursor`)", body = ValuationReport),
+              (status = 404, description = "The store never existed", body = ProblemDoc, content_type = "application/problem+json")))]
 /// Any valid token may read; 404 for a store that never existed.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn valuation(

@@ -1,25 +1,27 @@
 //! `POST /stock/movements/batch`: up to 500 movements, all applied or none.
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, web::JsonBody};
+use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBody};
 use serde::{Deserialize, Serialize};
 
 use super::{
     movements::MovementInput,
-    write::{self, WriteContext},
+    write::{self, IdempotencyHeader, WriteContext},
 };
 use crate::{
-    ops::{Command, Line},
+    ops::{BatchRecorded, Command, Line},
     startup::StockState,
 };
 
 /// The most lines one batch may have.
 pub const MAX_LINES: usize = 500;
 
-/// The body.
-#[derive(Debug, Deserialize, Serialize)]
+/// Movements applied together: all of them, or none.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchInput {
+    /// 1 to 500 lines, applied in order (later lines see earlier lines' effect).
+    #[schema(min_items = 1, max_items = 500)]
     movements: Vec<MovementInput>,
 }
 
@@ -39,6 +41,13 @@ impl BatchInput {
     }
 }
 
+#[utoipa::path(post, operation_id = "stock_movements_batch", path = "/stock/movements/batch", tag = "movements", params(IdempotencyHeader), request_body = BatchInput,
+    responses((status = 201, description = "Every line recorded", body = BatchRecorded, headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`"))),
+              (status = 400, description = "A line is invalid; `errors` names it, e.g. `movements[3].quantity`", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 403, description = "The caller is not assigned to a line's store (the detail names the line)", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 404, description = "A line's store or product does not exist or is archived (the detail names the line)", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 409, description = "Nothing applied. A line's insufficient-stock or quantity-mismatch, with `index` (0-based) and `available`/`requested` or `current_quantity`; or `type` …/request-in-progress: a request with the same `Idempotency-Key` is still in flight", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 422, description = "The `Idempotency-Key` was already used with another body or endpoint", body = ProblemDoc, content_type = "application/problem+json")))]
 /// 201 `{movements, levels}`; when any line fails, its error names the line (`movements[3]...`,
 /// and an `index` member on 409s) and nothing is applied.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, lines = body.0.movements.len()))]

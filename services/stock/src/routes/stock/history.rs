@@ -11,16 +11,31 @@ use crate::{
     models::movements::{self, MovementFilter, MovementView},
 };
 
-/// The query string.
-#[derive(Debug, Deserialize)]
+/// The query string. Values are read as text so that a bad one is a 400 naming it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page (absent or blank: the first page).
+    #[param(value_type = Uuid, required = false)]
     cursor: Option<String>,
+    /// Only this store's movements.
+    #[param(value_type = Uuid, required = false)]
     store_id: Option<String>,
+    /// Only this product's movements.
+    #[param(value_type = Uuid, required = false)]
     product_id: Option<String>,
+    /// Only movements of this type.
     #[serde(rename = "type")]
+    #[param(value_type = MovementKind, required = false)]
     kind: Option<String>,
+    /// Movements at or after this time (RFC 3339, e.g. `2026-11-25T10:00:00Z`).
+    #[param(value_type = chrono::DateTime<chrono::Utc>, required = false)]
     from: Option<String>,
+    /// Movements before this time (RFC 3339); not before `from`.
+    #[param(value_type = chrono::DateTime<chrono::Utc>, required = false)]
     to: Option<String>,
 }
 
@@ -46,6 +61,8 @@ impl HistoryQuery {
     }
 }
 
+#[utoipa::path(get, operation_id = "stock_movements_list", path = "/stock/movements", tag = "movements", params(HistoryQuery),
+    responses((status = 200, description = "A page of movements, newest first", body = Page<MovementView>)))]
 /// Movements filtered by store, product, type and time range (`from` inclusive, `to` exclusive),
 /// newest first, cursor-paginated. Any valid token may read.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]

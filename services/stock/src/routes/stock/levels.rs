@@ -1,7 +1,7 @@
 //! `GET /stock/{storeId}`: a store's stock levels, cached per page and filter.
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -14,15 +14,28 @@ use crate::{
     startup::StockState,
 };
 
-/// The query string.
-#[derive(Debug, Deserialize)]
+/// The query string. Values are read as text so that a bad one is a 400 naming it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LevelQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page (absent or blank: the first page).
+    #[param(value_type = Uuid, required = false)]
     cursor: Option<String>,
+    /// Only levels at or under their reorder level (default false).
+    #[param(value_type = bool, required = false)]
     low_stock: Option<String>,
+    /// Only this product's level.
+    #[param(value_type = Uuid, required = false)]
     product_id: Option<String>,
 }
 
+#[utoipa::path(get, operation_id = "stock_levels_list", path = "/stock/{id}", tag = "stock",
+    params(("id" = Uuid, Path, description = "The store (the same path with PUT counts a stock level)"), LevelQuery),
+    responses((status = 200, description = "A page of the store's levels in product id order", body = Page<LevelView>),
+              (status = 404, description = "The store never existed (an archived store's levels stay readable)", body = ProblemDoc, content_type = "application/problem+json")))]
 /// Levels in product id order; `?low_stock=true` keeps those at or under their reorder level,
 /// `?product_id=` one product. Any valid token may read. 404 for a store that never existed.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]

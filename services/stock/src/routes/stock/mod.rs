@@ -1,14 +1,14 @@
 //! `/stock`: levels, movements, batches, transfers and counts. One file per action; the write
 //! actions share [`write`] (idempotency, trace context, post-commit work).
 
-mod add;
-mod batch;
-mod count;
-mod history;
-mod levels;
-mod movements;
+pub(crate) mod add;
+pub(crate) mod batch;
+pub(crate) mod count;
+pub(crate) mod history;
+pub(crate) mod levels;
+pub(crate) mod movements;
 mod query;
-mod transfers;
+pub(crate) mod transfers;
 mod write;
 
 use actix_web::web;

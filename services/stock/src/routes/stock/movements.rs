@@ -1,29 +1,60 @@
 //! `POST /stock/movements`: one STOCK_IN, SALE or MANUAL_REMOVE.
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, web::JsonBody};
+use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBody};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::write::{self, WriteContext};
+use super::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
     domain::{CountedQuantity, MovementKind, Note, Quantity},
-    ops::{Command, Line},
+    ops::{Command, Line, MovementRecorded},
     startup::StockState,
 };
 
 /// One movement as posted (alone, or as a line of a batch).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovementInput {
     pub store_id: Uuid,
     pub product_id: Uuid,
+    /// Transfers have their own endpoint, `POST /stock/transfers`.
     #[serde(rename = "type")]
+    #[schema(value_type = PostedMovementType)]
     pub kind: String,
+    /// Units asked for: added by STOCK_IN, removed by SALE and MANUAL_REMOVE.
+    #[schema(minimum = 1, maximum = 1_000_000_000, example = 3)]
     pub quantity: i64,
+    /// Why, 1–500 characters (trimmed; no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "damaged"
+    )]
     pub reason: Option<String>,
+    /// The client's reference, e.g. a receipt number; 1–500 characters like `reason`.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "receipt-1182"
+    )]
     pub reference: Option<String>,
+    /// When given, the movement applies only if the level holds exactly this many units now
+    /// (a missing level holds 0); otherwise 409 with `current_quantity`.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_quantity: Option<i64>,
+}
+
+/// The movement types a client may post (the transfer types come from `POST /stock/transfers`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+pub enum PostedMovementType {
+    StockIn,
+    Sale,
+    ManualRemove,
 }
 
 impl MovementInput {
@@ -47,6 +78,12 @@ impl MovementInput {
 }
 
 /// 201 `{movement, level}`; 409 `{..., available}` when a removal exceeds the stock.
+#[utoipa::path(post, operation_id = "stock_movements_create", path = "/stock/movements", tag = "movements", params(IdempotencyHeader), request_body = MovementInput,
+    responses((status = 201, description = "Recorded: the movement and the level after it", body = MovementRecorded, headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`"))),
+              (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 404, description = "The store or product does not exist or is archived", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 409, description = "Nothing changed. `type` …/insufficient-stock: a SALE or MANUAL_REMOVE larger than the stock, with `available` and `requested`; …/quantity-mismatch: `expected_quantity` differs, with `current_quantity`; `type` …/request-in-progress: a request with the same `Idempotency-Key` is still in flight", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 422, description = "The `Idempotency-Key` was already used with another body or endpoint", body = ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %body.0.store_id, product_id = %body.0.product_id))]
 pub async fn create(
     state: web::Data<StockState>,

@@ -1,25 +1,34 @@
 //! `POST /stock/transfers`: moves stock between two stores atomically.
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, web::JsonBody};
+use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBody};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::write::{self, WriteContext};
+use super::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
     domain::{Note, Quantity},
-    ops::{Command, Transfer},
+    ops::{Command, Transfer, TransferRecorded},
     startup::StockState,
 };
 
-/// The body.
-#[derive(Debug, Deserialize, Serialize)]
+/// Units moved from one store to another.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferInput {
     from_store_id: Uuid,
+    /// Must differ from `from_store_id`.
     to_store_id: Uuid,
     product_id: Uuid,
+    #[schema(minimum = 1, maximum = 1_000_000_000, example = 5)]
     quantity: i64,
+    /// The client's reference, 1–500 characters (trimmed; no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "transfer-note-77"
+    )]
     reference: Option<String>,
 }
 
@@ -42,6 +51,12 @@ impl TransferInput {
 }
 
 /// 201 `{transfer_id, movements: [out, in], levels: [from, to]}`; admin or a member of both stores.
+#[utoipa::path(post, operation_id = "stock_transfers_create", path = "/stock/transfers", tag = "transfers", params(IdempotencyHeader), request_body = TransferInput,
+    responses((status = 201, description = "Moved: TRANSFER_OUT and TRANSFER_IN with one `transfer_id`", body = TransferRecorded, headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`"))),
+              (status = 403, description = "The caller is not assigned to both stores", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 404, description = "A store or the product does not exist or is archived", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 409, description = "Nothing moved. `type` …/insufficient-stock: the source store holds less, with `available` and `requested`; or `type` …/request-in-progress: a request with the same `Idempotency-Key` is still in flight", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 422, description = "The `Idempotency-Key` was already used with another body or endpoint", body = ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, from_store_id = %body.0.from_store_id, to_store_id = %body.0.to_store_id))]
 pub async fn create(
     state: web::Data<StockState>,

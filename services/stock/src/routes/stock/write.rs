@@ -19,6 +19,25 @@ use crate::{
 /// The header marking a response replayed from an earlier request with the same key.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
+/// The `Idempotency-Key` request header, for the OpenAPI document (read by [`WriteContext`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// Makes the write safe to retry: a retry with the same key and body answers the first
+    /// response (with `Idempotent-Replayed: true`) and changes nothing again. Keys are per user and
+    /// kept for a day by default; 1 to 255 visible ASCII characters, optionally in double quotes.
+    #[param(
+        rename = "Idempotency-Key",
+        required = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^(?!\"\"$)[!-~]+$",
+        example = "4f6c2a7e-receipt-1182"
+    )]
+    key: String,
+}
+
 /// The request-level inputs of a write.
 pub struct WriteContext {
     request_id: String,

@@ -1,0 +1,148 @@
+//! The stock service's OpenAPI document, served at `/openapi.json` (the gateway merges it into its
+//! `/openapi.json`).
+
+use inventory_common::openapi::Conventions;
+use utoipa::OpenApi;
+
+use crate::routes::{
+    reports::{daily, low_stock, valuation},
+    stock::{add, batch, count, history, levels, movements, transfers},
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Inventory: stock", version = "1.0.0", description = "Per-store stock levels, the movement history, transfers between stores, and reports from the ledger. Reads need any valid token; writes need the admin role or an assignment to the store. Writes accept an `Idempotency-Key`."),
+    paths(
+        add::add, levels::list, count::count,
+        movements::create, batch::create, history::list,
+        transfers::create,
+        daily::daily, valuation::valuation, low_stock::low_stock
+    ),
+    modifiers(&Conventions),
+    tags(
+        (name = "stock", description = "Stock levels per store and product"),
+        (name = "movements", description = "Recording stock movements and reading their history"),
+        (name = "transfers", description = "Moving stock between stores atomically"),
+        (name = "reports", description = "Reports from the ledger worker's projections (eventually consistent; see `as_of`)")
+    )
+)]
+struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(super::document()).unwrap_or_default()
+    }
+
+    const ROUTES: [(&str, &str); 10] = [
+        ("/stock", "post"),
+        ("/stock/{id}", "get"),
+        ("/stock/{id}", "put"),
+        ("/stock/movements", "post"),
+        ("/stock/movements", "get"),
+        ("/stock/movements/batch", "post"),
+        ("/stock/transfers", "post"),
+        ("/reports/stores/{store_id}/daily", "get"),
+        ("/reports/stores/{store_id}/valuation", "get"),
+        ("/reports/low-stock", "get"),
+    ];
+
+    #[test]
+    fn every_route_is_documented_with_its_errors() {
+        let doc = document();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        assert_eq!(paths.len(), 8, "no undocumented or extra paths");
+        for (path, method) in ROUTES {
+            let op = &paths[path][method];
+            assert!(op.is_object(), "{method} {path} is documented");
+            for status in ["400", "401", "403", "404", "429", "500", "503"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} documents {status}"
+                );
+            }
+            let writes = method != "get";
+            for status in ["409", "422"] {
+                assert_eq!(
+                    op["responses"][status].is_object(),
+                    writes,
+                    "{method} {path}: {status} exactly where a write can answer it"
+                );
+            }
+            let takes_key = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+            assert_eq!(
+                takes_key, writes,
+                "{method} {path}: Idempotency-Key on writes"
+            );
+        }
+    }
+
+    #[test]
+    fn success_bodies_and_replay_headers() {
+        let doc = document();
+        let schema_of = |path: &str, method: &str, status: &str| {
+            doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+                .clone()
+        };
+        let level = serde_json::json!({"$ref": "#/components/schemas/StockLevel"});
+        assert_eq!(schema_of("/stock", "post", "201"), level);
+        assert_eq!(schema_of("/stock", "post", "200"), level);
+        assert_eq!(schema_of("/stock/{id}", "put", "200"), level);
+        assert_eq!(
+            schema_of("/stock/movements", "post", "201")["$ref"],
+            "#/components/schemas/MovementRecorded"
+        );
+        for (path, method, status) in [
+            ("/stock", "post", "201"),
+            ("/stock/movements/batch", "post", "201"),
+            ("/stock/transfers", "post", "201"),
+        ] {
+            let headers = &doc["paths"][path][method]["responses"][status]["headers"];
+            assert!(
+                headers["Idempotent-Replayed"].is_object(),
+                "{method} {path} documents Idempotent-Replayed"
+            );
+        }
+        let types = &doc["components"]["schemas"]["MovementType"]["enum"];
+        assert_eq!(
+            types,
+            &serde_json::json!([
+                "STOCK_IN",
+                "SALE",
+                "MANUAL_REMOVE",
+                "TRANSFER_OUT",
+                "TRANSFER_IN"
+            ])
+        );
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_prefixed() {
+        let doc = document();
+        let mut ids: Vec<String> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|item| item.values())
+            .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            ids.iter()
+                .all(|id| id.starts_with("stock_") || id.starts_with("reports_")),
+            "ids do not clash with other services': {ids:?}"
+        );
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), ROUTES.len());
+    }
+}
