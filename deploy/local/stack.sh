@@ -30,8 +30,10 @@ BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
 PG_FAST="${PG_FAST:-0}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 
-PG_DATA="$STATE_DIR/postgres"
-PG_RUN="$STATE_DIR/run"
+# PostgreSQL's folder; moved by pg_home() when the postgres user cannot reach the repo (see there).
+PG_HOME="$STATE_DIR"
+PG_DATA="$PG_HOME/postgres"
+PG_RUN="$PG_HOME/run"
 PIDS="$STATE_DIR/pids"
 LOGS="$STATE_DIR/logs"
 KEYS="$STATE_DIR/keys"
@@ -98,18 +100,46 @@ load_secrets() {
 }
 
 # --- PostgreSQL ------------------------------------------------------------------------------
-start_postgres() {
-    mkdir -p "$PG_RUN"
-    if [ "$(id -u)" = 0 ]; then
-        id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
-        touch "$LOGS/postgres.log"
-        chown postgres "$PG_RUN" "$LOGS/postgres.log"
+# As root, PostgreSQL runs as the `postgres` user (initdb refuses root). When that user cannot reach
+# the repo (a checkout under /root, say), its folder lives under /var/tmp instead, linked from the
+# state folder as `pg`, and `clean` removes it too.
+# Points $STATE_DIR/$1 at a folder that user $2 can reach: the state folder itself when it can,
+# otherwise one under /var/tmp (linked as $STATE_DIR/$1, removed by `clean`). Prints the folder.
+reachable_dir() {
+    local name="$1" user="$2"
+    if [ "$(id -u)" != 0 ] || { [ ! -L "$STATE_DIR/$name" ] && runuser -u "$user" -- test -x "$STATE_DIR"; }; then
+        mkdir -p "$STATE_DIR/$name"
+        echo "$STATE_DIR/$name"
+        return
     fi
+    local outside
+    outside="/var/tmp/inventory-$(printf '%s' "$STATE_DIR/$name" | sha256sum | cut -c1-16)"
+    mkdir -p "$outside"
+    ln -sfn "$outside" "$STATE_DIR/$name"
+    echo "$outside"
+}
+
+pg_home() {
+    [ "$(id -u)" = 0 ] || return 0
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
+    if [ -L "$STATE_DIR/pg" ] || ! runuser -u postgres -- test -x "$STATE_DIR"; then
+        PG_HOME="$(reachable_dir pg postgres)"
+        chown postgres "$PG_HOME"
+        PG_DATA="$PG_HOME/postgres"
+        PG_RUN="$PG_HOME/run"
+    fi
+}
+
+start_postgres() {
+    pg_home
+    mkdir -p "$PG_RUN"
+    [ "$(id -u)" = 0 ] && chown postgres "$PG_RUN"
+    ln -sfn "$PG_RUN/postgres.log" "$LOGS/postgres.log"
     if [ ! -f "$PG_DATA/PG_VERSION" ]; then
         log "initialising PostgreSQL in $PG_DATA"
         mkdir -p "$PG_DATA"
         [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
-        local pwfile="$STATE_DIR/.pgpw"
+        local pwfile="$PG_RUN/.pgpw"
         printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$pwfile"
         [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
         as_pg_owner "$(pg_bin initdb)" -D "$PG_DATA" -U inventory --pwfile="$pwfile" \
@@ -128,7 +158,7 @@ start_postgres() {
     local pid; pid="$(pid_of "$PG_DATA/postmaster.pid")"
     if alive "$pid"; then log "PostgreSQL already running (pid $pid)"; return; fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    as_pg_owner "$(pg_bin pg_ctl)" -D "$PG_DATA" -l "$LOGS/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
+    as_pg_owner "$(pg_bin pg_ctl)" -D "$PG_DATA" -l "$PG_RUN/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
         || die "PostgreSQL did not start (see $LOGS/postgres.log)"
     pid_of "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"
 }
@@ -261,6 +291,8 @@ publish_docs() {
 }
 
 start_gateway() {
+    # nginx's workers run as `nobody` when started as root: their files must be reachable by it.
+    NGINX_DIR="$(reachable_dir nginx nobody)"
     publish_docs
     render_nginx
     local pid; pid="$(pid_of "$PIDS/nginx.pid")"
@@ -357,6 +389,10 @@ cmd_down() {
 
 cmd_clean() {
     cmd_down
+    local link
+    for link in "$STATE_DIR/pg" "$STATE_DIR/nginx"; do
+        if [ -L "$link" ]; then rm -rf "$(readlink -f "$link")"; fi
+    done
     rm -rf "$STATE_DIR"
     log "removed $STATE_DIR"
 }
