@@ -397,7 +397,9 @@ mod extract {
             .ok_or_else(|| {
                 ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())
             })?;
-        let verified = actix_web::HttpMessage::extensions(req).get::<super::VerifiedClaims>().cloned();
+        let verified = actix_web::HttpMessage::extensions(req)
+            .get::<super::VerifiedClaims>()
+            .cloned();
         let claims = match verified {
             Some(super::VerifiedClaims(claims)) => claims,
             None => verifier.verify(token)?,

@@ -21,7 +21,9 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the global subscriber for `service`. `LOG_FORMAT=pretty` gives human-readable lines.
+/// Installs the global subscriber for `service`. `LOG_FORMAT=pretty` gives human-readable lines. In
+/// JSON, each line lists its spans, so a line logged while serving a request carries the request's
+/// `request_id`, `trace_id` and `user_id`.
 pub fn init(service: &'static str) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -39,8 +41,8 @@ pub fn init(service: &'static str) -> TelemetryGuard {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
+                    .with_current_span(false)
+                    .with_span_list(true),
             )
             .try_init()
     };

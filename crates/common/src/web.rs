@@ -104,6 +104,12 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let path = req.path().to_owned();
+    let trace_id = trace_id_of(
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    )
+    .to_owned();
     let mut res = next.call(req).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID.clone(), value);
@@ -122,17 +128,26 @@ pub async fn request_context(
         http.status = status,
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         request_id = %id,
+        trace_id,
         "request"
     );
     if matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
-        audit(&res, &method, status, &id);
+        audit(&res, &method, status, &id, &trace_id);
     }
     Ok(res)
 }
 
+/// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), or "" without one.
+fn trace_id_of(traceparent: Option<&str>) -> &str {
+    traceparent
+        .and_then(|tp| tp.split('-').nth(1))
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_default()
+}
+
 /// One structured audit record per mutating request: who (user and role, when authenticated), what
 /// (method and route), on what (the path's ids and store), the request id and the outcome.
-fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &str) {
+fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &str, trace_id: &str) {
     let req = res.request();
     let caller = req.extensions().get::<crate::auth::Caller>().cloned();
     let info = req.match_info();
@@ -161,6 +176,7 @@ fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &st
         store_id,
         entity_id,
         request_id,
+        trace_id,
         status,
         outcome,
         "audit"
@@ -424,6 +440,18 @@ mod tests {
         assert_eq!(field_of(r#"{}"#), "movements");
         assert_eq!(field_of(r#"{"movements":[{}]}"#), "movements[0].quantity");
         assert_eq!(field_of(r#"{"movements":[],"admin":true}"#), "admin");
+    }
+
+    #[test]
+    fn trace_ids_come_from_a_well_formed_traceparent() {
+        assert_eq!(
+            trace_id_of(Some(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            )),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(trace_id_of(Some("00-nothex-00f067aa0ba902b7-01")), "");
+        assert_eq!(trace_id_of(None), "");
     }
 
     #[test]
