@@ -2,7 +2,10 @@
 //! `/openapi.json`).
 
 use inventory_common::openapi::Conventions;
-use utoipa::OpenApi;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Type},
+};
 
 use crate::routes::{
     reports::{daily, low_stock, valuation},
@@ -18,7 +21,7 @@ use crate::routes::{
         transfers::create,
         daily::daily, valuation::valuation, low_stock::low_stock
     ),
-    modifiers(&Conventions),
+    modifiers(&Conventions, &CountChangesSomething),
     tags(
         (name = "stock", description = "Stock levels per store and product"),
         (name = "movements", description = "Recording stock movements and reading their history"),
@@ -27,6 +30,41 @@ use crate::routes::{
     )
 )]
 struct ApiDoc;
+
+/// `PUT /stock/{id}` needs `quantity` or `reorder_level` (not null): a body with neither is a 400,
+/// and the document says so, so that a schema-valid body is never rejected.
+struct CountChangesSomething;
+
+impl Modify for CountChangesSomething {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
+            return;
+        };
+        let Some(fields) = schemas.remove("CountInput") else {
+            return;
+        };
+        let given = |field: &str| {
+            ObjectBuilder::new()
+                .required(field)
+                .property(field, ObjectBuilder::new().schema_type(Type::Integer))
+        };
+        let schema = AllOfBuilder::new()
+            .item(fields)
+            .item(
+                AnyOfBuilder::new()
+                    .item(given("quantity"))
+                    .item(given("reorder_level")),
+            )
+            .description(Some(
+                "A counted quantity and/or a new reorder level: at least one of the two, not null.",
+            ))
+            .build();
+        schemas.insert(
+            "CountInput".into(),
+            utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::AllOf(schema)),
+        );
+    }
+}
 
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -112,6 +150,9 @@ mod tests {
                 "{method} {path} documents Idempotent-Replayed"
             );
         }
+        let count = &doc["components"]["schemas"]["CountInput"]["allOf"];
+        assert_eq!(count[1]["anyOf"][0]["required"][0], "quantity");
+        assert_eq!(count[0]["additionalProperties"], false);
         let types = &doc["components"]["schemas"]["MovementType"]["enum"];
         assert_eq!(
             types,

@@ -28,10 +28,11 @@ pub struct DailyQuery {
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
-    /// The `next_cursor` of the previous page (`YYYY-MM-DD.<product id>`).
+    /// The `next_cursor` of the previous page, `YYYY-MM-DD.<product id>` (absent or blank: the
+    /// first page).
     #[param(
         required = false,
-        pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        pattern = "^\\s*([1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
     )]
     cursor: Option<String>,
 }

@@ -25,10 +25,11 @@ pub struct LowStockQuery {
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
-    /// The `next_cursor` of the previous page (`<store id>.<product id>`).
+    /// The `next_cursor` of the previous page, `<store id>.<product id>` (absent or blank: the
+    /// first page).
     #[param(
         required = false,
-        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        pattern = "^\\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
     )]
     cursor: Option<String>,
 }

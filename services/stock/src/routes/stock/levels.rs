@@ -22,7 +22,10 @@ pub struct LevelQuery {
     #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page (absent or blank: the first page).
-    #[param(value_type = Uuid, required = false)]
+    #[param(
+        required = false,
+        pattern = "^\\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
+    )]
     cursor: Option<String>,
     /// Only levels at or under their reorder level (default false).
     #[param(value_type = bool, required = false)]
