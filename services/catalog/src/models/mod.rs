@@ -5,10 +5,10 @@ pub mod products;
 pub mod stores;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use inventory_common::{ApiError, auth::Caller};
 use inventory_db::models::audit::{self, NewAuditRecord};
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 /// Who makes a change, for the audit trail.
@@ -18,30 +18,142 @@ pub struct Actor<'a> {
     pub request_id: &'a str,
 }
 
-/// One audited change of an entity (`product` or `store`).
+/// A catalog table whose rows are archived, never deleted, and whose every write is audited. An impl
+/// holds the table's SQL (`find`, `lock`, `insert`, `update`, `set_archived`); the provided `create`,
+/// `replace` and `archive` wrap it the same way for every table: one transaction, the row locked
+/// before it changes, and an audit row `<ENTITY>.create|update|delete` with the entity before and
+/// after.
+pub(crate) trait CatalogTable {
+    /// The audited entity: `product` or `store`.
+    const ENTITY: &'static str;
+    /// A row as the API shows it (and as the cache holds it).
+    type View: Serialize + DeserializeOwned + Send + Sync;
+    /// A valid set of fields, as a create or a replace writes it.
+    type Draft: Sync;
+
+    /// The id of a row.
+    fn id(view: &Self::View) -> Uuid;
+
+    /// The active row `id` (404 when there is none).
+    fn find(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Self::View, ApiError>> + Send;
+
+    /// Locks the active row `id` for the rest of the transaction and returns it (404 when there is
+    /// none).
+    fn lock(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Self::View, ApiError>> + Send;
+
+    /// Inserts a new row (409 when its unique field is taken).
+    fn insert(
+        conn: &mut AsyncPgConnection,
+        draft: &Self::Draft,
+    ) -> impl Future<Output = Result<Self::View, ApiError>> + Send;
+
+    /// Writes every field of row `id` (409 when its unique field is taken).
+    fn update(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        draft: &Self::Draft,
+    ) -> impl Future<Output = Result<Self::View, ApiError>> + Send;
+
+    /// Marks row `id` archived.
+    fn set_archived(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Creates a row, audited.
+    async fn create(
+        conn: &mut AsyncPgConnection,
+        draft: &Self::Draft,
+        actor: &Actor<'_>,
+    ) -> Result<Self::View, ApiError> {
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            let created = Self::insert(conn, draft).await?;
+            let change = Change {
+                verb: "create",
+                id: Self::id(&created),
+                before: None,
+                after: Some(&created),
+            };
+            audit::<Self>(conn, actor, change).await?;
+            Ok(created)
+        })
+        .await
+    }
+
+    /// Replaces every field of the active row `id`, audited (404 when there is none).
+    async fn replace(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        draft: &Self::Draft,
+        actor: &Actor<'_>,
+    ) -> Result<Self::View, ApiError> {
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            let before = Self::lock(conn, id).await?;
+            let after = Self::update(conn, id, draft).await?;
+            let change = Change {
+                verb: "update",
+                id,
+                before: Some(&before),
+                after: Some(&after),
+            };
+            audit::<Self>(conn, actor, change).await?;
+            Ok(after)
+        })
+        .await
+    }
+
+    /// Archives the active row `id`, audited (404 when there is none): it leaves lists and reads and
+    /// its unique field is free again.
+    async fn archive(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        actor: &Actor<'_>,
+    ) -> Result<(), ApiError> {
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            let before = Self::lock(conn, id).await?;
+            Self::set_archived(conn, id).await?;
+            let change = Change {
+                verb: "delete",
+                id,
+                before: Some(&before),
+                after: None,
+            };
+            audit::<Self>(conn, actor, change).await
+        })
+        .await
+    }
+}
+
+/// One audited change of a row.
 struct Change<'a, T: Serialize> {
-    action: &'static str,
-    entity: &'static str,
+    verb: &'static str,
     id: Uuid,
     before: Option<&'a T>,
     after: Option<&'a T>,
 }
 
-/// Writes the audit row of `change` (call it inside the change's transaction).
-async fn audit<T: Serialize>(
+/// Writes the audit row `<entity>.<verb>` of `change` (call it inside the change's transaction).
+async fn audit<E: CatalogTable + ?Sized>(
     conn: &mut AsyncPgConnection,
     actor: &Actor<'_>,
-    change: Change<'_, T>,
+    change: Change<'_, E::View>,
 ) -> Result<(), ApiError> {
-    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
+    let json = |v: Option<&E::View>| v.and_then(|v| serde_json::to_value(v).ok());
+    let action = format!("{}.{}", E::ENTITY, change.verb);
     audit::record(
         conn,
         NewAuditRecord {
             id: Uuid::now_v7(),
             actor_id: Some(actor.caller.user_id),
             actor_role: Some(actor.caller.role.as_str()),
-            action: change.action,
-            entity: change.entity,
+            action: &action,
+            entity: E::ENTITY,
             entity_id: Some(change.id),
             before: json(change.before),
             after: json(change.after),

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{dsl::now, prelude::*, sql_types};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use inventory_common::ApiError;
 use inventory_db::{models::catalog::Product, schema::products};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, Change, audit, unique_violation};
+use super::{CatalogTable, unique_violation};
 use crate::domain::{ProductDraft, SearchQuery};
 
 diesel::define_sql_function!(fn lower(x: sql_types::Text) -> sql_types::Text);
@@ -79,20 +79,6 @@ fn missing(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("product {id} not found"))
 }
 
-/// The active product `id`.
-#[tracing::instrument(skip_all, fields(product_id = %id))]
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView, ApiError> {
-    products::table
-        .find(id)
-        .filter(products::archived_at.is_null())
-        .select(Product::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .map(ProductView::from)
-        .ok_or_else(|| missing(id))
-}
-
 /// Up to `limit + 1` active products after `after` in id (creation) order, filtered by `search` on
 /// SKU or name; the extra row tells the caller that there is a next page. The filter is
 /// `lower(col) LIKE '%q%'` (served by the trigram indexes on `lower(sku)` and `lower(name)`), or
@@ -125,100 +111,80 @@ pub async fn list(
     Ok(rows.into_iter().map(ProductView::from).collect())
 }
 
-/// Creates a product (409 naming `sku` when an active product has it).
-#[tracing::instrument(skip_all)]
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    draft: &ProductDraft,
-    actor: &Actor<'_>,
-) -> Result<ProductView, ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let created: ProductView = diesel::insert_into(products::table)
+/// The `products` table; its create, replace and archive are [`CatalogTable`]'s. Archiving a product
+/// frees its SKU, and its stock history keeps pointing at it.
+pub struct Products;
+
+impl CatalogTable for Products {
+    const ENTITY: &'static str = "product";
+    type View = ProductView;
+    type Draft = ProductDraft;
+
+    fn id(view: &ProductView) -> Uuid {
+        view.id
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id))]
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView, ApiError> {
+        products::table
+            .find(id)
+            .filter(products::archived_at.is_null())
+            .select(Product::as_select())
+            .first(conn)
+            .await
+            .optional()?
+            .map(ProductView::from)
+            .ok_or_else(|| missing(id))
+    }
+
+    async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView, ApiError> {
+        products::table
+            .find(id)
+            .filter(products::archived_at.is_null())
+            .select(Product::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .map(ProductView::from)
+            .ok_or_else(|| missing(id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert(
+        conn: &mut AsyncPgConnection,
+        draft: &ProductDraft,
+    ) -> Result<ProductView, ApiError> {
+        diesel::insert_into(products::table)
             .values((products::id.eq(Uuid::now_v7()), ProductColumns::from(draft)))
             .returning(Product::as_returning())
             .get_result(conn)
             .await
-            .map_err(|e| sku_taken(e, draft))?
-            .into();
-        let change = Change {
-            action: "product.create",
-            entity: "product",
-            id: created.id,
-            before: None,
-            after: Some(&created),
-        };
-        audit(conn, actor, change).await?;
-        Ok(created)
-    })
-    .await
-}
+            .map(ProductView::from)
+            .map_err(|e| sku_taken(e, draft))
+    }
 
-/// Replaces every field of the active product `id` (404 when there is none, 409 on a taken SKU).
-#[tracing::instrument(skip_all, fields(product_id = %id))]
-pub async fn replace(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    draft: &ProductDraft,
-    actor: &Actor<'_>,
-) -> Result<ProductView, ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let before = lock(conn, id).await?;
-        let after: ProductView = diesel::update(products::table.find(id))
+    #[tracing::instrument(skip_all, fields(product_id = %id))]
+    async fn update(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        draft: &ProductDraft,
+    ) -> Result<ProductView, ApiError> {
+        diesel::update(products::table.find(id))
             .set((ProductColumns::from(draft), products::updated_at.eq(now)))
             .returning(Product::as_returning())
             .get_result(conn)
             .await
-            .map_err(|e| sku_taken(e, draft))?
-            .into();
-        let change = Change {
-            action: "product.update",
-            entity: "product",
-            id,
-            before: Some(&before),
-            after: Some(&after),
-        };
-        audit(conn, actor, change).await?;
-        Ok(after)
-    })
-    .await
-}
+            .map(ProductView::from)
+            .map_err(|e| sku_taken(e, draft))
+    }
 
-/// Archives the active product `id` (404 when there is none): it leaves lists and reads, its SKU is
-/// free again, and its stock history keeps pointing at it.
-#[tracing::instrument(skip_all, fields(product_id = %id))]
-pub async fn archive(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    actor: &Actor<'_>,
-) -> Result<(), ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let before = lock(conn, id).await?;
+    #[tracing::instrument(skip_all, fields(product_id = %id))]
+    async fn set_archived(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiError> {
         diesel::update(products::table.find(id))
             .set((products::archived_at.eq(now), products::updated_at.eq(now)))
             .execute(conn)
             .await?;
-        let change = Change {
-            action: "product.delete",
-            entity: "product",
-            id,
-            before: Some(&before),
-            after: None,
-        };
-        audit(conn, actor, change).await
-    })
-    .await
-}
-
-/// Locks the active product `id` for the rest of the transaction and returns it.
-async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> Result<ProductView, ApiError> {
-    products::table
-        .find(id)
-        .filter(products::archived_at.is_null())
-        .select(Product::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .map(ProductView::from)
-        .ok_or_else(|| missing(id))
+        Ok(())
+    }
 }

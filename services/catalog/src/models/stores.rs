@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{dsl::now, prelude::*};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use inventory_common::ApiError;
 use inventory_db::{models::catalog::Store, schema::stores};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, Change, audit, unique_violation};
+use super::{CatalogTable, unique_violation};
 use crate::domain::StoreDraft;
 
 /// A store as the API shows it (and as the cache holds it).
@@ -74,20 +74,6 @@ fn missing(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("store {id} not found"))
 }
 
-/// The active store `id`.
-#[tracing::instrument(skip_all, fields(store_id = %id))]
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<StoreView, ApiError> {
-    stores::table
-        .find(id)
-        .filter(stores::archived_at.is_null())
-        .select(Store::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .map(StoreView::from)
-        .ok_or_else(|| missing(id))
-}
-
 /// Up to `limit + 1` active stores after `after` in id (creation) order; the extra row tells the
 /// caller that there is a next page.
 #[tracing::instrument(skip_all, fields(limit = limit))]
@@ -109,100 +95,80 @@ pub async fn list(
     Ok(rows.into_iter().map(StoreView::from).collect())
 }
 
-/// Creates a store (409 naming `code` when an active store has it).
-#[tracing::instrument(skip_all)]
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    draft: &StoreDraft,
-    actor: &Actor<'_>,
-) -> Result<StoreView, ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let created: StoreView = diesel::insert_into(stores::table)
+/// The `stores` table; its create, replace and archive are [`CatalogTable`]'s. Archiving a store frees
+/// its code; it accepts no new stock, and its history stays readable.
+pub struct Stores;
+
+impl CatalogTable for Stores {
+    const ENTITY: &'static str = "store";
+    type View = StoreView;
+    type Draft = StoreDraft;
+
+    fn id(view: &StoreView) -> Uuid {
+        view.id
+    }
+
+    #[tracing::instrument(skip_all, fields(store_id = %id))]
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> Result<StoreView, ApiError> {
+        stores::table
+            .find(id)
+            .filter(stores::archived_at.is_null())
+            .select(Store::as_select())
+            .first(conn)
+            .await
+            .optional()?
+            .map(StoreView::from)
+            .ok_or_else(|| missing(id))
+    }
+
+    async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> Result<StoreView, ApiError> {
+        stores::table
+            .find(id)
+            .filter(stores::archived_at.is_null())
+            .select(Store::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .map(StoreView::from)
+            .ok_or_else(|| missing(id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert(
+        conn: &mut AsyncPgConnection,
+        draft: &StoreDraft,
+    ) -> Result<StoreView, ApiError> {
+        diesel::insert_into(stores::table)
             .values((stores::id.eq(Uuid::now_v7()), StoreColumns::from(draft)))
             .returning(Store::as_returning())
             .get_result(conn)
             .await
-            .map_err(|e| code_taken(e, draft))?
-            .into();
-        let change = Change {
-            action: "store.create",
-            entity: "store",
-            id: created.id,
-            before: None,
-            after: Some(&created),
-        };
-        audit(conn, actor, change).await?;
-        Ok(created)
-    })
-    .await
-}
+            .map(StoreView::from)
+            .map_err(|e| code_taken(e, draft))
+    }
 
-/// Replaces every field of the active store `id` (404 when there is none, 409 on a taken code).
-#[tracing::instrument(skip_all, fields(store_id = %id))]
-pub async fn replace(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    draft: &StoreDraft,
-    actor: &Actor<'_>,
-) -> Result<StoreView, ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let before = lock(conn, id).await?;
-        let after: StoreView = diesel::update(stores::table.find(id))
+    #[tracing::instrument(skip_all, fields(store_id = %id))]
+    async fn update(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        draft: &StoreDraft,
+    ) -> Result<StoreView, ApiError> {
+        diesel::update(stores::table.find(id))
             .set((StoreColumns::from(draft), stores::updated_at.eq(now)))
             .returning(Store::as_returning())
             .get_result(conn)
             .await
-            .map_err(|e| code_taken(e, draft))?
-            .into();
-        let change = Change {
-            action: "store.update",
-            entity: "store",
-            id,
-            before: Some(&before),
-            after: Some(&after),
-        };
-        audit(conn, actor, change).await?;
-        Ok(after)
-    })
-    .await
-}
+            .map(StoreView::from)
+            .map_err(|e| code_taken(e, draft))
+    }
 
-/// Archives the active store `id` (404 when there is none): it leaves lists and reads, its code is
-/// free again, it accepts no new stock, and its history stays readable.
-#[tracing::instrument(skip_all, fields(store_id = %id))]
-pub async fn archive(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    actor: &Actor<'_>,
-) -> Result<(), ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let before = lock(conn, id).await?;
+    #[tracing::instrument(skip_all, fields(store_id = %id))]
+    async fn set_archived(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiError> {
         diesel::update(stores::table.find(id))
             .set((stores::archived_at.eq(now), stores::updated_at.eq(now)))
             .execute(conn)
             .await?;
-        let change = Change {
-            action: "store.delete",
-            entity: "store",
-            id,
-            before: Some(&before),
-            after: None,
-        };
-        audit(conn, actor, change).await
-    })
-    .await
-}
-
-/// Locks the active store `id` for the rest of the transaction and returns it.
-async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> Result<StoreView, ApiError> {
-    stores::table
-        .find(id)
-        .filter(stores::archived_at.is_null())
-        .select(Store::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .map(StoreView::from)
-        .ok_or_else(|| missing(id))
+        Ok(())
+    }
 }

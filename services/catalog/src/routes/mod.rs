@@ -4,10 +4,17 @@
 pub(crate) mod products;
 pub(crate) mod stores;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use inventory_common::{ApiError, auth::Caller, pagination::PageRequest};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use inventory_common::{ApiError, auth::Caller, db, pagination::PageRequest, web::RequestId};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::{
+    keys,
+    models::{Actor, CatalogTable},
+    startup::CatalogState,
+};
 
 /// Wires the catalog's routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -53,8 +60,50 @@ impl FromRequest for Admin {
     }
 }
 
+impl Admin {
+    /// The admin as the author of a change, for the audit trail.
+    fn actor<'a>(&'a self, request_id: &'a RequestId) -> Actor<'a> {
+        Actor {
+            caller: &self.0,
+            request_id: &request_id.0,
+        }
+    }
+}
+
+/// The answer of `GET /<collection>/{id}`: the active row `id`, through the cache under `key`.
+async fn get_active<T: CatalogTable>(
+    state: &CatalogState,
+    key: &str,
+    id: Uuid,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .cache
+        .get_or_load(key, keys::ITEM, || async {
+            let mut conn = db::conn(&state.pg).await?;
+            T::find(&mut conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The answer of `DELETE /<collection>/{id}`: archives the row `id` (204), then drops the cache keys
+/// it made `stale` (after the commit, with the connection back in the pool).
+async fn archive<T: CatalogTable>(
+    state: &CatalogState,
+    actor: &Actor<'_>,
+    id: Uuid,
+    stale: &[String],
+) -> Result<HttpResponse, ApiError> {
+    {
+        let mut conn = db::conn(&state.pg).await?;
+        T::archive(&mut conn, id, actor).await?;
+    }
+    state.cache.invalidate(stale).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// The `Location` of a created resource.
-fn location(collection: &str, id: uuid::Uuid) -> (actix_web::http::header::HeaderName, String) {
+fn location(collection: &str, id: Uuid) -> (actix_web::http::header::HeaderName, String) {
     (
         actix_web::http::header::LOCATION,
         format!("/{collection}/{id}"),

@@ -7,7 +7,7 @@ use inventory_common::{
 use super::ProductBody;
 use crate::{
     keys,
-    models::{Actor, products},
+    models::{CatalogTable, products::Products},
     routes::{Admin, location},
     startup::CatalogState,
 };
@@ -25,13 +25,10 @@ pub async fn create(
     body: JsonBody<ProductBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.0.into_new()?;
-    let actor = Actor {
-        caller: &admin.0,
-        request_id: &request_id.0,
-    };
+    let actor = admin.actor(&request_id);
     let product = {
         let mut conn = db::conn(&state.pg).await?;
-        products::create(&mut conn, &draft, &actor).await?
+        Products::create(&mut conn, &draft, &actor).await?
     };
     tracing::Span::current().record("product_id", tracing::field::display(product.id));
     state

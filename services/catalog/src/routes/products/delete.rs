@@ -1,13 +1,8 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, db, web::RequestId};
+use inventory_common::{ApiError, web::RequestId};
 use uuid::Uuid;
 
-use crate::{
-    keys,
-    models::{Actor, products},
-    routes::Admin,
-    startup::CatalogState,
-};
+use crate::{keys, models::products::Products, routes::Admin, startup::CatalogState};
 
 /// `DELETE /products/{id}` (admin): archives the product (204); 404 when it is not active.
 #[utoipa::path(delete, operation_id = "products_delete", path = "/products/{id}", tag = "products", params(("id" = Uuid, Path, description = "The product")),
@@ -20,14 +15,6 @@ pub async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let actor = Actor {
-        caller: &admin.0,
-        request_id: &request_id.0,
-    };
-    {
-        let mut conn = db::conn(&state.pg).await?;
-        products::archive(&mut conn, id, &actor).await?;
-    }
-    state.cache.invalidate(&keys::product_written(id)).await;
-    Ok(HttpResponse::NoContent().finish())
+    let stale = keys::product_written(id);
+    super::super::archive::<Products>(&state, &admin.actor(&request_id), id, &stale).await
 }

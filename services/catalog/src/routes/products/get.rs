@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db};
+use inventory_common::{ApiError, auth::Caller};
 use uuid::Uuid;
 
-use crate::{keys, models::products, startup::CatalogState};
+use crate::{keys, models::products::Products, startup::CatalogState};
 
 /// `GET /products/{id}`: one active product (404 once archived).
 #[utoipa::path(get, operation_id = "products_get", path = "/products/{id}", tag = "products", params(("id" = Uuid, Path, description = "The product")),
@@ -14,12 +14,5 @@ pub async fn get(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let product = state
-        .cache
-        .get_or_load(&keys::product(id), keys::ITEM, || async {
-            let mut conn = db::conn(&state.pg).await?;
-            products::find(&mut conn, id).await
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(product))
+    super::super::get_active::<Products>(&state, &keys::product(id), id).await
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::ProductBody;
 use crate::{
     keys,
-    models::{Actor, products},
+    models::{CatalogTable, products::Products},
     routes::Admin,
     startup::CatalogState,
 };
@@ -29,13 +29,10 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = body.0.into_replacement()?;
-    let actor = Actor {
-        caller: &admin.0,
-        request_id: &request_id.0,
-    };
+    let actor = admin.actor(&request_id);
     let product = {
         let mut conn = db::conn(&state.pg).await?;
-        products::replace(&mut conn, id, &draft, &actor).await?
+        Products::replace(&mut conn, id, &draft, &actor).await?
     };
     state.cache.invalidate(&keys::product_written(id)).await;
     Ok(HttpResponse::Ok().json(product))

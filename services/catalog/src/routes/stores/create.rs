@@ -8,7 +8,7 @@ use super::StoreBody;
 use crate::domain::StoreDraft;
 use crate::{
     keys,
-    models::{Actor, stores},
+    models::{CatalogTable, stores::Stores},
     routes::{Admin, location},
     startup::CatalogState,
 };
@@ -26,13 +26,10 @@ pub async fn create(
     body: JsonBody<StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = StoreDraft::try_from(body.0)?;
-    let actor = Actor {
-        caller: &admin.0,
-        request_id: &request_id.0,
-    };
+    let actor = admin.actor(&request_id);
     let store = {
         let mut conn = db::conn(&state.pg).await?;
-        stores::create(&mut conn, &draft, &actor).await?
+        Stores::create(&mut conn, &draft, &actor).await?
     };
     tracing::Span::current().record("store_id", tracing::field::display(store.id));
     state.cache.invalidate(&keys::store_written(store.id)).await;

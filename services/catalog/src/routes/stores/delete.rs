@@ -1,13 +1,8 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, db, web::RequestId};
+use inventory_common::{ApiError, web::RequestId};
 use uuid::Uuid;
 
-use crate::{
-    keys,
-    models::{Actor, stores},
-    routes::Admin,
-    startup::CatalogState,
-};
+use crate::{keys, models::stores::Stores, routes::Admin, startup::CatalogState};
 
 /// `DELETE /stores/{id}` (admin): archives the store (204); 404 when it is not active.
 #[utoipa::path(delete, operation_id = "stores_delete", path = "/stores/{id}", tag = "stores", params(("id" = Uuid, Path, description = "The store")),
@@ -20,14 +15,6 @@ pub async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let actor = Actor {
-        caller: &admin.0,
-        request_id: &request_id.0,
-    };
-    {
-        let mut conn = db::conn(&state.pg).await?;
-        stores::archive(&mut conn, id, &actor).await?;
-    }
-    state.cache.invalidate(&keys::store_written(id)).await;
-    Ok(HttpResponse::NoContent().finish())
+    let stale = keys::store_written(id);
+    super::super::archive::<Stores>(&state, &admin.actor(&request_id), id, &stale).await
 }

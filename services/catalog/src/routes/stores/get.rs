@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db};
+use inventory_common::{ApiError, auth::Caller};
 use uuid::Uuid;
 
-use crate::{keys, models::stores, startup::CatalogState};
+use crate::{keys, models::stores::Stores, startup::CatalogState};
 
 /// `GET /stores/{id}`: one active store (404 once archived).
 #[utoipa::path(get, operation_id = "stores_get", path = "/stores/{id}", tag = "stores", params(("id" = Uuid, Path, description = "The store")),
@@ -14,12 +14,5 @@ pub async fn get(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state
-        .cache
-        .get_or_load(&keys::store(id), keys::ITEM, || async {
-            let mut conn = db::conn(&state.pg).await?;
-            stores::find(&mut conn, id).await
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(store))
+    super::super::get_active::<Stores>(&state, &keys::store(id), id).await
 }

@@ -9,7 +9,7 @@ use super::StoreBody;
 use crate::domain::StoreDraft;
 use crate::{
     keys,
-    models::{Actor, stores},
+    models::{CatalogTable, stores::Stores},
     routes::Admin,
     startup::CatalogState,
 };
@@ -30,13 +30,10 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = StoreDraft::try_from(body.0)?;
-    let actor = Actor {
-        caller: &admin.0,
-        request_id: &request_id.0,
-    };
+    let actor = admin.actor(&request_id);
     let store = {
         let mut conn = db::conn(&state.pg).await?;
-        stores::replace(&mut conn, id, &draft, &actor).await?
+        Stores::replace(&mut conn, id, &draft, &actor).await?
     };
     state.cache.invalidate(&keys::store_written(id)).await;
     Ok(HttpResponse::Ok().json(store))
