@@ -21,7 +21,7 @@ async fn the_merged_document_describes_every_service() {
         ("/products/{id}", "put"),
         ("/stores", "post"),
         ("/stock", "post"),
-        ("/stock/{storeId}", "get"),
+        ("/stock/{id}", "get"),
         ("/stock/movements", "post"),
         ("/stock/movements/batch", "post"),
         ("/stock/transfers", "post"),
