@@ -26,7 +26,14 @@ impl Drop for TelemetryGuard {
 /// `request_id`, `trace_id` and `user_id`.
 pub fn init(service: &'static str) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    // tracing-actix-web logs every error response again; ours are logged once, where they are handled.
+    let directives = if directives.contains("tracing_actix_web") {
+        directives
+    } else {
+        format!("{directives},tracing_actix_web::middleware=off")
+    };
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let provider = otlp_provider(service);
     let otel_layer = provider
         .as_ref()

@@ -156,10 +156,11 @@ fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &st
         .or_else(|| info.get("store_id"))
         .unwrap_or_default()
         .to_owned();
+    // The entity is the id in the path (`/products/{id}`, `/stock/{stock_id}`, ...), when there is one.
     let entity_id = info
-        .get("id")
-        .or_else(|| info.get("stockId"))
-        .or_else(|| info.get("storeId"))
+        .iter()
+        .map(|(_, value)| value)
+        .find(|value| uuid::Uuid::parse_str(value).is_ok())
         .unwrap_or_default()
         .to_owned();
     let outcome = match status {
