@@ -6,9 +6,10 @@ mod search;
 mod store;
 mod text;
 
-pub use product::{Description, PriceCents, ProductDraft, ProductName, Sku};
+pub use product::{Description, PriceCents, ProductDraft, Sku};
 pub use search::SearchQuery;
-pub use store::{Address, StoreCode, StoreDraft, StoreName};
+pub use store::{Address, StoreCode, StoreDraft};
+pub use text::Name;
 
 use inventory_common::FieldError;
 

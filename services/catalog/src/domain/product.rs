@@ -2,7 +2,7 @@
 
 use inventory_common::{ApiError, FieldError};
 
-use super::text::TextRule;
+use super::text::{Name, TextRule};
 
 /// A stock-keeping unit: 1–64 characters after trimming, no control characters. Unique among
 /// active products (case-sensitive, as stored).
@@ -12,40 +12,10 @@ pub struct Sku(String);
 impl Sku {
     /// Trims and checks a SKU.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        TextRule {
-            field: "sku",
-            min: 1,
-            max: 64,
-            multiline: false,
-        }
-        .check(raw)
-        .map(Self)
+        TextRule::line("sku", 64).check(raw).map(Self)
     }
 
     /// The SKU as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A product's display name: 1–200 characters after trimming.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductName(String);
-
-impl ProductName {
-    /// Trims and checks a name.
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        TextRule {
-            field: "name",
-            min: 1,
-            max: 200,
-            multiline: false,
-        }
-        .check(raw)
-        .map(Self)
-    }
-
-    /// The name as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -58,17 +28,8 @@ pub struct Description(String);
 impl Description {
     /// Trims and checks a description; a blank one is no description (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-            return Ok(None);
-        };
-        TextRule {
-            field: "description",
-            min: 1,
-            max: 2000,
-            multiline: true,
-        }
-        .check(raw)
-        .map(|text| Some(Self(text)))
+        let text = TextRule::lines("description", 2000).check_optional(raw)?;
+        Ok(text.map(Self))
     }
 
     /// The description as stored.
@@ -101,7 +62,7 @@ impl PriceCents {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductDraft {
     pub sku: Sku,
-    pub name: ProductName,
+    pub name: Name,
     pub description: Option<Description>,
     pub price_cents: PriceCents,
 }
@@ -116,7 +77,7 @@ impl ProductDraft {
     ) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
         let sku = super::keep(Sku::parse(sku), &mut errors);
-        let name = super::keep(ProductName::parse(name), &mut errors);
+        let name = super::keep(Name::parse(name), &mut errors);
         let description = super::keep(Description::parse(description), &mut errors);
         let price_cents = super::keep(PriceCents::parse(price_cents), &mut errors);
         match (sku, name, description, price_cents) {
@@ -157,15 +118,6 @@ mod tests {
             Sku::parse(&"é".repeat(64)).is_ok(),
             "length counts characters"
         );
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(field(ProductName::parse("")), "name");
-        assert_eq!(field(ProductName::parse(" \t ")), "name");
-        assert_eq!(field(ProductName::parse(&"n".repeat(201))), "name");
-        assert_eq!(field(ProductName::parse("Tea\u{7}")), "name");
-        assert!(ProductName::parse(&"n".repeat(200)).is_ok());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use inventory_common::{ApiError, FieldError};
 
-use super::text::TextRule;
+use super::text::{Name, TextRule};
 
 /// A store's short code (e.g. `NYC-01`): 1–64 characters of letters, digits, `.`, `_` and `-`.
 /// Optional; unique among active stores when given.
@@ -12,16 +12,9 @@ pub struct StoreCode(String);
 impl StoreCode {
     /// Trims and checks a code; absent or blank is no code (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        let Some(code) = TextRule::line("code", 64).check_optional(raw)? else {
             return Ok(None);
         };
-        let code = TextRule {
-            field: "code",
-            min: 1,
-            max: 64,
-            multiline: false,
-        }
-        .check(raw)?;
         if !code
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
@@ -40,29 +33,6 @@ impl StoreCode {
     }
 }
 
-/// A store's name: 1–200 characters after trimming.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreName(String);
-
-impl StoreName {
-    /// Trims and checks a name.
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        TextRule {
-            field: "name",
-            min: 1,
-            max: 200,
-            multiline: false,
-        }
-        .check(raw)
-        .map(Self)
-    }
-
-    /// The name as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A postal address: at most 500 characters after trimming; line breaks allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address(String);
@@ -70,17 +40,8 @@ pub struct Address(String);
 impl Address {
     /// Trims and checks an address; absent or blank is no address (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-            return Ok(None);
-        };
-        TextRule {
-            field: "address",
-            min: 1,
-            max: 500,
-            multiline: true,
-        }
-        .check(raw)
-        .map(|text| Some(Self(text)))
+        let text = TextRule::lines("address", 500).check_optional(raw)?;
+        Ok(text.map(Self))
     }
 
     /// The address as stored.
@@ -93,7 +54,7 @@ impl Address {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreDraft {
     pub code: Option<StoreCode>,
-    pub name: StoreName,
+    pub name: Name,
     pub address: Option<Address>,
 }
 
@@ -102,7 +63,7 @@ impl StoreDraft {
     pub fn parse(code: Option<&str>, name: &str, address: Option<&str>) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
         let code = super::keep(StoreCode::parse(code), &mut errors);
-        let name = super::keep(StoreName::parse(name), &mut errors);
+        let name = super::keep(Name::parse(name), &mut errors);
         let address = super::keep(Address::parse(address), &mut errors);
         match (code, name, address) {
             (Some(code), Some(name), Some(address)) => Ok(Self {
@@ -141,14 +102,6 @@ mod tests {
                 .map(|c| c.0),
             Some("NYC-01.b_2".into())
         );
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(field(StoreName::parse("")), "name");
-        assert_eq!(field(StoreName::parse(&"s".repeat(201))), "name");
-        assert_eq!(field(StoreName::parse("Main\nStreet")), "name");
-        assert!(StoreName::parse("Main Street").is_ok());
     }
 
     #[test]
