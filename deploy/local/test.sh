@@ -73,12 +73,15 @@ echo "==> running the tests"
 cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-8}"
 
 # Last, because it writes whatever its generator invents with an admin token. No stateful phase: it
-# would reuse real ids (the admin's own) in PATCH /auth/users/{id}. The unsupported-method check is
-# off because nginx itself answers TRACE with a 405 that has no Allow header (not configurable).
+# would reuse real ids (the admin's own) in PATCH /auth/users/{id}. Two checks are off: the
+# unsupported-method one, because nginx itself answers TRACE with a 405 that has no Allow header (not
+# configurable); and positive-data acceptance, because the API deliberately refuses what JSON Schema
+# cannot rule out: whole-number floats such as 2.0 for integer fields, and rules across two fields
+# (a report's `from` after its `to`, a transfer to the same store).
 echo "==> fuzzing the gateway against its OpenAPI document (schemathesis)"
 token="$(curl -fsS -X POST "$GATEWAY_URL/auth/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"$INVENTORY_ADMIN_USERNAME\",\"password\":\"$INVENTORY_ADMIN_PASSWORD\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 "$ST_VENV/bin/schemathesis" run "$GATEWAY_URL/openapi.json" --url "$GATEWAY_URL" \
-    -H "Authorization: Bearer $token" --checks all --exclude-checks unsupported_method \
+    -H "Authorization: Bearer $token" --checks all --exclude-checks unsupported_method,positive_data_acceptance \
     --phases examples,coverage,fuzzing --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" -w 2 --seed 1

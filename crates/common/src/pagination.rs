@@ -66,6 +66,7 @@ impl PageRequest {
 /// The raw query parameters, for `web::Query`.
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "web", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "web", into_params(parameter_in = Query))]
 pub struct PageParams {
     /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
