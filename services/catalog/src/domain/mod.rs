@@ -17,3 +17,16 @@ use inventory_common::FieldError;
 fn keep<T>(parsed: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
     parsed.map_err(|e| errors.push(e)).ok()
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use inventory_common::FieldError;
+
+    /// The field a parser's error names (a test helper for every field parser).
+    pub fn field(result: Result<impl std::fmt::Debug, FieldError>) -> String {
+        match result {
+            Err(e) => e.field,
+            Ok(v) => panic!("expected an error, got {v:?}"),
+        }
+    }
+}

@@ -95,13 +95,7 @@ impl ProductDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn field(result: Result<impl std::fmt::Debug, FieldError>) -> String {
-        match result {
-            Err(e) => e.field,
-            Ok(v) => panic!("expected an error, got {v:?}"),
-        }
-    }
+    use crate::domain::tests::field;
 
     #[test]
     fn skus() {

@@ -79,13 +79,7 @@ impl StoreDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn field(result: Result<impl std::fmt::Debug, FieldError>) -> String {
-        match result {
-            Err(e) => e.field,
-            Ok(v) => panic!("expected an error, got {v:?}"),
-        }
-    }
+    use crate::domain::tests::field;
 
     #[test]
     fn codes() {
