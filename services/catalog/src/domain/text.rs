@@ -30,21 +30,21 @@ impl TextRule {
         }
     }
 
-    /// The trimmed text, or what is wrong with it.
+    /// The trimmed text, or what is wrong with it. The length limit and the character rules apply to
+    /// the text as sent (as the API document states them), emptiness to the trimmed text.
     pub fn check(&self, raw: &str) -> Result<String, FieldError> {
         let text = raw.trim();
-        let len = text.chars().count();
-        if len == 0 {
+        if text.is_empty() {
             return Err(FieldError::new(self.field, "must not be empty"));
         }
-        if len > self.max {
+        if raw.chars().count() > self.max {
             return Err(FieldError::new(
                 self.field,
                 format!("must be at most {} characters", self.max),
             ));
         }
         let allowed = |c: char| !c.is_control() || (self.multiline && matches!(c, '\n' | '\t'));
-        if !text.chars().all(allowed) {
+        if !raw.chars().all(allowed) {
             return Err(FieldError::new(
                 self.field,
                 "must not contain control characters",
@@ -101,9 +101,14 @@ mod tests {
             "f: must not contain control characters"
         );
         assert_eq!(
-            line.check(" éé ").ok(),
+            line.check("éé ").ok(),
             Some("éé".into()),
-            "length counts characters"
+            "length counts characters; the stored text is trimmed"
+        );
+        assert_eq!(
+            error(line.check(" abc ")),
+            "f: must be at most 3 characters",
+            "the limit applies to the text as sent, as the API document says"
         );
         assert_eq!(
             TextRule::lines("f", 3).check("a\nb").ok(),

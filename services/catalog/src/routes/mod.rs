@@ -119,7 +119,7 @@ pub struct PageQuery {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page (absent or blank: the first page).
-    #[param(value_type = Option<uuid::Uuid>)]
+    #[param(value_type = Option<String>)]
     cursor: Option<String>,
 }
 
