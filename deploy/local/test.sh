@@ -42,7 +42,20 @@ if [ ! -x "$ST_VENV/bin/schemathesis" ]; then
 fi
 echo "==> building (services and tests)"
 cargo build --workspace --bins
-cargo test --workspace --no-run
+cargo test --workspace --no-run --lib --bins --tests
+
+# Every runner's results, for the closing summary line.
+RESULTS="$(mktemp)"
+
+summary() {
+    local code="$1" passed failed
+    passed="$(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$RESULTS" | awk '{s+=$1} END {print s+0}')"
+    failed="$(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$RESULTS" | awk '{s+=$1} END {print s+0}')"
+    # A failure outside the test runners (build, stack, schemathesis) still counts as one.
+    if [ "$code" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+    echo "tests: $passed passed, $failed failed"
+    rm -f "$RESULTS"
+}
 
 cleanup() {
     local code=$?
@@ -53,6 +66,7 @@ cleanup() {
     echo "==> tearing down the test stack"
     "$STACK_SCRIPT" clean || true
     echo "==> make test finished in $(( $(date +%s) - started )) s with exit code $code"
+    summary "$code"
     exit "$code"
 }
 trap cleanup EXIT
@@ -70,7 +84,7 @@ echo "==> checking the committed diesel schema against the migrations"
 "$ROOT/deploy/local/schema.sh" check
 
 echo "==> running the tests"
-cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-8}"
+cargo test --workspace --no-fail-fast --lib --bins --tests -- --test-threads="${TEST_THREADS:-8}" 2>&1 | tee "$RESULTS"
 
 # Last, because it writes whatever its generator invents with an admin token. No stateful phase: it
 # would reuse real ids (the admin's own) in PATCH /auth/users/{id}. Two checks are off: the
