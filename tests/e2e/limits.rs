@@ -2,6 +2,8 @@
 //! `Retry-After`, and a client cannot escape the limit by sending its own `X-Forwarded-For`. A
 //! separate test binary, run after the main suite, so the flood cannot disturb other tests' logins.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
+
 use std::time::Duration;
 
 use inventory_e2e::Api;
