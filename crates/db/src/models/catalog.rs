@@ -37,34 +37,30 @@ pub struct Store {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
-/// Whether an active (not archived) store has this id.
-pub async fn store_is_active(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        stores::table
-            .filter(stores::id.eq(id))
-            .filter(stores::archived_at.is_null()),
-    ))
-    .get_result(conn)
-    .await
-}
-
-/// Whether an active (not archived) product has this id.
-pub async fn product_is_active(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        products::table
-            .filter(products::id.eq(id))
-            .filter(products::archived_at.is_null()),
-    ))
-    .get_result(conn)
-    .await
-}
-
 /// The ids among `ids` that are not active stores.
 pub async fn missing_stores(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     let found: Vec<Uuid> = stores::table
         .filter(stores::id.eq_any(ids))
         .filter(stores::archived_at.is_null())
         .select(stores::id)
+        .load(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .filter(|id| !found.contains(id))
+        .copied()
+        .collect())
+}
+
+/// The ids among `ids` that are not active products.
+pub async fn missing_products(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    let found: Vec<Uuid> = products::table
+        .filter(products::id.eq_any(ids))
+        .filter(products::archived_at.is_null())
+        .select(products::id)
         .load(conn)
         .await?;
     Ok(ids

@@ -2,28 +2,10 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use inventory_db::schema::{products, stores};
+use inventory_db::schema::stores;
 use uuid::Uuid;
 
-pub use inventory_db::models::catalog::missing_stores;
-
-/// The ids among `ids` that are not active (existing and not archived) products.
-pub async fn missing_products(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<Vec<Uuid>> {
-    let found: Vec<Uuid> = products::table
-        .filter(products::id.eq_any(ids))
-        .filter(products::archived_at.is_null())
-        .select(products::id)
-        .load(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .filter(|id| !found.contains(id))
-        .copied()
-        .collect())
-}
+pub use inventory_db::models::catalog::{missing_products, missing_stores};
 
 /// Whether a store with this id was ever created (archived stores keep their readable history).
 pub async fn store_exists(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
