@@ -1,0 +1,14 @@
+//! actix-web glue shared by every service: problem+json rendering, the JSON body extractor that names
+//! the offending field, request ids, access and audit logs, the operator routes (`/healthz`,
+//! `/readyz`, `/metrics`), and the server every service runs.
+
+mod json;
+mod ops;
+mod problem;
+mod request;
+mod server;
+
+pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
+pub use ops::{Readiness, check_pg, check_redis, configure, not_found};
+pub use request::{REQUEST_ID, RequestId, RequestSpan, request_context};
+pub use server::{Server, ServiceContext, StartupError, run, serve};
