@@ -362,10 +362,11 @@ cmd_up() {
 MSG
 }
 
+# Stops process $2 (named $1) with signal $3 (TERM by default), waiting up to 30 s.
 stop_pid() {
-    local name="$1" pid="$2" i
+    local name="$1" pid="$2" signal="${3:-TERM}" i
     alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
+    kill "-$signal" "$pid" 2>/dev/null || true
     for i in $(seq 1 150); do alive "$pid" || { log "stopped $name (pid $pid)"; return 0; }; sleep 0.2; done
     log "$name (pid $pid) did not stop in 30 s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
@@ -383,7 +384,8 @@ cmd_down() {
     done
     wait
     [ -f "$PIDS/redis.pid" ] && stop_pid redis "$(pid_of "$PIDS/redis.pid")"
-    [ -f "$PIDS/postgres.pid" ] && stop_pid postgres "$(pid_of "$PIDS/postgres.pid")"
+    # SIGINT is PostgreSQL's fast shutdown (SIGTERM would wait for every client to leave).
+    [ -f "$PIDS/postgres.pid" ] && stop_pid postgres "$(pid_of "$PIDS/postgres.pid")" INT
     rm -f "$PIDS"/*.pid
 }
 

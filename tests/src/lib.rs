@@ -3,6 +3,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
+pub mod stack;
+
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;

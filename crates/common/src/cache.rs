@@ -8,11 +8,13 @@
 //!   (`{key}:v`) and deletes the key after its commit; a reader stores what it loaded only if the version
 //!   is still the one it saw before loading (checked atomically in Redis).
 //! * A Redis outage or a slow Redis (over `timeout`) degrades to the database, never to an error, and is
-//!   counted in `cache_errors_total`.
+//!   counted in `cache_errors_total`. An invalidation that could not be delivered is retried until it
+//!   is (entries survive a Redis restart in its AOF), and meanwhile this instance reads those keys
+//!   from the database.
 //! * Concurrent misses of one key in one instance share one load (single flight).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     sync::{Arc, Mutex},
     time::Duration,
@@ -39,6 +41,9 @@ pub struct Cache {
     timeout: Duration,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     script: Arc<redis::Script>,
+    /// Keys whose invalidation failed (Redis was down): retried in the background, and bypassed by
+    /// this instance's reads until it succeeds, so an entry that outlived the outage is never served.
+    unflushed: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Cache {
@@ -56,6 +61,7 @@ impl Cache {
             timeout,
             flights: Arc::default(),
             script: Arc::new(redis::Script::new(STORE_IF_UNCHANGED)),
+            unflushed: Arc::default(),
         }
     }
 
@@ -72,6 +78,9 @@ impl Cache {
         Fut: Future<Output = Result<T, ApiError>>,
     {
         let key = format!("{}{}", self.prefix, key);
+        if self.is_unflushed(&key) {
+            return load().await;
+        }
         if let Some(hit) = self.lookup::<T>(&key, field).await {
             return Ok(hit);
         }
@@ -94,17 +103,72 @@ impl Cache {
         result
     }
 
-    /// Drops `keys` after a committed write, so the next read of any instance reloads them.
+    /// Drops `keys` after a committed write, so the next read of any instance reloads them. When
+    /// Redis cannot be reached, the keys are retried in the background until it can.
     pub async fn invalidate(&self, keys: &[String]) {
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{}{}", self.prefix, k))
+            .collect();
+        if let Err(e) = self.flush(&keys).await {
+            self.failed("invalidate", &e);
+            let first = {
+                let mut unflushed = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
+                let was_empty = unflushed.is_empty();
+                unflushed.extend(keys);
+                was_empty
+            };
+            if first {
+                self.retry_unflushed();
+            }
+        }
+    }
+
+    fn is_unflushed(&self, key: &str) -> bool {
+        let unflushed = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
+        !unflushed.is_empty() && unflushed.contains(key)
+    }
+
+    /// Retries the failed invalidations every half second until they all went through.
+    fn retry_unflushed(&self) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let keys: Vec<String> = cache
+                    .unflushed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .cloned()
+                    .collect();
+                if keys.is_empty() || cache.flush(&keys).await.is_ok() {
+                    let mut unflushed = cache.unflushed.lock().unwrap_or_else(|e| e.into_inner());
+                    for key in &keys {
+                        unflushed.remove(key);
+                    }
+                    if unflushed.is_empty() {
+                        tracing::info!(
+                            keys = keys.len(),
+                            "cache invalidations delivered after an outage"
+                        );
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Bumps the versions of `keys` (already prefixed) and deletes them.
+    async fn flush(&self, keys: &[String]) -> Result<(), String> {
         let mut pipe = redis::pipe();
         for key in keys {
-            let key = format!("{}{}", self.prefix, key);
             pipe.cmd("INCR").arg(format!("{key}:v")).ignore();
             pipe.cmd("PEXPIRE")
                 .arg(format!("{key}:v"))
                 .arg(self.version_ttl_ms())
                 .ignore();
-            pipe.cmd("DEL").arg(&key).ignore();
+            pipe.cmd("DEL").arg(key).ignore();
         }
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
@@ -112,11 +176,9 @@ impl Cache {
                 .await
                 .map_err(|e| e.to_string())
         };
-        match tokio::time::timeout(self.timeout * 4, run).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.failed("invalidate", &e),
-            Err(_) => self.failed("invalidate", "timed out"),
-        }
+        tokio::time::timeout(self.timeout * 4, run)
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()))
     }
 
     async fn lookup<T: DeserializeOwned>(&self, key: &str, field: &str) -> Option<T> {

@@ -18,6 +18,8 @@ pub fn build_redis_pool(
     Ok(bb8::Pool::builder()
         .max_size(max_size)
         .connection_timeout(timeout)
-        .test_on_check_out(false)
+        // A PING on every checkout: connections broken by a Redis restart are replaced instead of
+        // being handed out forever (a multiplexed connection does not reconnect by itself).
+        .test_on_check_out(true)
         .build_unchecked(manager))
 }
