@@ -61,6 +61,22 @@ where
     })
 }
 
+/// Reads a number that must not be 0 (pool sizes, timeouts, limits), or `default` when unset.
+fn positive<T>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr + Default + PartialEq,
+    T::Err: Display,
+{
+    let value = var_or(name, default)?;
+    if value == T::default() {
+        return Err(ConfigError::Invalid {
+            name: name.to_owned(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(value)
+}
+
 /// Reads a comma-separated list, or `default` when unset.
 pub fn parse_list<T>(name: &str, default: &str) -> Result<Vec<T>, ConfigError>
 where
@@ -173,16 +189,19 @@ impl ServiceConfig {
         Ok(Self {
             host: var_or("INVENTORY_HOST", "127.0.0.1".to_owned())?,
             port: var_or("INVENTORY_PORT", 0)?,
-            workers: var_or("INVENTORY_HTTP_WORKERS", 2)?,
+            workers: positive("INVENTORY_HTTP_WORKERS", 2usize)?,
             shutdown_timeout: Duration::from_secs(var_or("INVENTORY_SHUTDOWN_TIMEOUT_SECS", 30)?),
             database_url: required("DATABASE_URL")?,
-            db_pool_size: var_or("INVENTORY_DB_POOL_SIZE", 16)?,
-            db_pool_timeout: Duration::from_millis(var_or("INVENTORY_DB_POOL_TIMEOUT_MS", 2_000)?),
+            db_pool_size: positive("INVENTORY_DB_POOL_SIZE", 16u32)?,
+            db_pool_timeout: Duration::from_millis(positive(
+                "INVENTORY_DB_POOL_TIMEOUT_MS",
+                2_000u64,
+            )?),
             redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
-            redis_pool_size: var_or("INVENTORY_REDIS_POOL_SIZE", 16)?,
-            redis_timeout: Duration::from_millis(var_or("INVENTORY_REDIS_TIMEOUT_MS", 250)?),
-            rate_limit_per_second: var_or("INVENTORY_RATE_LIMIT_PER_SECOND", 100)?,
-            rate_limit_burst: var_or("INVENTORY_RATE_LIMIT_BURST", 200)?,
+            redis_pool_size: positive("INVENTORY_REDIS_POOL_SIZE", 16u32)?,
+            redis_timeout: Duration::from_millis(positive("INVENTORY_REDIS_TIMEOUT_MS", 250u64)?),
+            rate_limit_per_second: positive("INVENTORY_RATE_LIMIT_PER_SECOND", 100u32)?,
+            rate_limit_burst: positive("INVENTORY_RATE_LIMIT_BURST", 200u32)?,
             trusted_proxies: parse_list("INVENTORY_TRUSTED_PROXIES", "127.0.0.1,::1")?,
             redis_key_prefix: var_or("INVENTORY_REDIS_KEY_PREFIX", String::new())?,
             jwt_public_key_files: key_files

@@ -248,12 +248,39 @@ fn internal_db(e: &DieselError) -> ApiError {
         tracing::error!(error = %e, "database unavailable");
         return ApiError::Unavailable("the database is unavailable; try again".into());
     }
+    // A deadlock that outlived the callers' retries: transient, like a serialization failure.
+    if text.contains("deadlock detected") {
+        return ApiError::Unavailable(
+            "the change conflicted with a concurrent one; try again".into(),
+        );
+    }
+    // An arithmetic result too large for its column (e.g. a valuation of huge prices).
+    if text.contains("out of range") {
+        return ApiError::Unprocessable("a value is too large to compute or store".into());
+    }
     ApiError::Internal(format!("database error: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_and_range_errors_are_not_500s() {
+        let unknown = |message: &str| {
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned()))
+        };
+        assert_eq!(ApiError::from(unknown("deadlock detected")).status(), 503);
+        assert_eq!(ApiError::from(unknown("bigint out of range")).status(), 422);
+        assert_eq!(
+            ApiError::from(unknown(
+                "terminating connection due to administrator command"
+            ))
+            .status(),
+            503
+        );
+        assert_eq!(ApiError::from(unknown("syntax error")).status(), 500);
+    }
 
     #[test]
     fn not_found_maps_to_404() {

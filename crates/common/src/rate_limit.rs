@@ -69,7 +69,10 @@ impl KeyExtractor for ClientKey {
                 .headers()
                 .get(actix_web::http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
             && let Ok(claims) = verifier.verify(token.trim())
         {
             let key = format!("user:{}", claims.sub);

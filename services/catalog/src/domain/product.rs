@@ -43,11 +43,22 @@ impl Description {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PriceCents(i64);
 
+/// The highest price, in cents (ten billion in currency units): enough for any item, and a bound
+/// that keeps valuations (quantity × price) within 64 bits for millions of units per level. A
+/// valuation that would still overflow is answered 422, not 500.
+pub const MAX_PRICE_CENTS: i64 = 1_000_000_000_000;
+
 impl PriceCents {
     /// Checks a price.
     pub fn parse(raw: i64) -> Result<Self, FieldError> {
         if raw < 0 {
             return Err(FieldError::new("price_cents", "must be 0 or more"));
+        }
+        if raw > MAX_PRICE_CENTS {
+            return Err(FieldError::new(
+                "price_cents",
+                format!("must be at most {MAX_PRICE_CENTS}"),
+            ));
         }
         Ok(Self(raw))
     }
@@ -134,7 +145,8 @@ mod tests {
     fn prices() {
         assert_eq!(field(PriceCents::parse(-1)), "price_cents");
         assert_eq!(PriceCents::parse(0).map(PriceCents::get).ok(), Some(0));
-        assert!(PriceCents::parse(i64::MAX).is_ok());
+        assert!(PriceCents::parse(MAX_PRICE_CENTS).is_ok());
+        assert_eq!(field(PriceCents::parse(MAX_PRICE_CENTS + 1)), "price_cents");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct ProductView {
     #[schema(required = true, example = "Loose-leaf sencha.")]
     pub description: Option<String>,
     /// The price in minor units (cents).
-    #[schema(minimum = 0, example = 499)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 499)]
     pub price_cents: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -44,7 +44,7 @@ pub struct ProductBody {
     description: Option<String>,
     /// The price in minor units (cents), 0 or more; absent or `null` on create: 0.
     #[serde(default)]
-    #[schema(minimum = 0, example = 499)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 499)]
     price_cents: Option<i64>,
 }
 
@@ -78,7 +78,7 @@ pub struct ProductReplacement {
     )]
     description: Option<String>,
     /// The price in minor units (cents), 0 or more.
-    #[schema(minimum = 0, example = 499)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 499)]
     price_cents: i64,
 }
 

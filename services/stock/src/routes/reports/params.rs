@@ -1,6 +1,6 @@
 //! The reports' query-string values, parsed so that a 400 names the parameter.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use inventory_common::{ApiError, pagination::MAX_LIMIT};
 use uuid::Uuid;
 
@@ -42,7 +42,10 @@ impl DateRange {
 fn date(raw: Option<&str>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
     raw.map(|r| {
         NaiveDate::parse_from_str(r.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::field(field, "must be a date as YYYY-MM-DD"))
+            .ok()
+            // chrono takes signed and 5-digit years; PostgreSQL and the format do not.
+            .filter(|d| (1..=9999).contains(&d.year()))
+            .ok_or_else(|| ApiError::field(field, "must be a date as YYYY-MM-DD"))
     })
     .transpose()
 }
@@ -88,7 +91,9 @@ pub fn cursor<A, B>(
 
 /// Parses a day of a cursor.
 pub fn cursor_day(raw: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1..=9999).contains(&d.year()))
 }
 
 /// Parses a UUID of a cursor.
@@ -126,6 +131,8 @@ mod tests {
             (None, Some(""), "to"),
             (Some("2026-11-26"), Some("2026-11-25"), "from"),
             (Some("2024-01-01"), Some("2026-01-01"), "to"),
+            (Some("-5000-01-01"), None, "from"),
+            (None, Some("+12026-01-01"), "to"),
         ] {
             let err = DateRange::parse(from, to, today).err().map(field_of);
             assert_eq!(err.as_deref(), Some(field), "{from:?} {to:?}");
