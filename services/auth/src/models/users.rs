@@ -167,3 +167,15 @@ pub async fn update(
         .get_result(conn)
         .await
 }
+
+/// How many admins are not disabled (locks them, so two concurrent demotions cannot both pass).
+pub async fn count_active_admins(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(ids.len())
+}

@@ -52,7 +52,8 @@ pub struct UpdateUser {
 /// `PATCH /auth/users/{id}` (admin): role, store assignments, disabled. Assigned stores must exist.
 /// Disabling revokes the user's refresh tokens; access tokens already issued expire on their own.
 #[utoipa::path(patch, path = "/auth/users/{id}", operation_id = "users_update", tag = "users", params(("id" = Uuid, Path, description = "The user")),
-    request_body = UpdateUser, responses((status = 200, description = "The user as changed", body = UserView)))]
+    request_body = UpdateUser, responses((status = 200, description = "The user as changed", body = UserView),
+        (status = 409, description = "The change would leave no active admin", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, target_user))]
 pub async fn update(
     state: web::Data<AuthState>,
@@ -97,6 +98,16 @@ pub async fn update(
                 updated_at: Some(Utc::now()),
             };
             let after = users::update(conn, id, &changes).await?;
+            // Nobody can become admin except through an admin: the last one cannot step down.
+            let was_active_admin = before.role() == Role::Admin && !before.disabled;
+            let is_active_admin = after.role() == Role::Admin && !after.disabled;
+            if was_active_admin && !is_active_admin && users::count_active_admins(conn).await? == 0
+            {
+                return Err(ApiError::conflict(
+                    "last-admin",
+                    "this is the last active admin: make another user admin first",
+                ));
+            }
             if after.disabled && !before.disabled {
                 refresh_tokens::revoke_user(conn, id).await?;
             }

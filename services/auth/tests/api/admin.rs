@@ -270,3 +270,34 @@ async fn the_user_list_pages_through_every_user_once() {
         .await
         .expect_field_error("cursor");
 }
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_step_down_or_be_disabled() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let admin_id = me_id(&app, &admin).await;
+    let path = format!("/auth/users/{admin_id}");
+
+    for change in [json!({ "role": "manager" }), json!({ "disabled": true })] {
+        let body = app
+            .patch(&path, Some(&admin), &change)
+            .await
+            .expect_problem(409);
+        assert_eq!(body["type"], "https://inventory.dev/problems/last-admin");
+    }
+    assert_eq!(role_in_db(&app, admin_id).await, "admin");
+
+    // With a second admin, the first may step down.
+    let other = app.new_user().await;
+    app.patch(
+        &format!("/auth/users/{}", other.id),
+        Some(&admin),
+        &json!({ "role": "admin" }),
+    )
+    .await
+    .expect(200);
+    app.patch(&path, Some(&admin), &json!({ "role": "manager" }))
+        .await
+        .expect(200);
+    assert_eq!(role_in_db(&app, admin_id).await, "manager");
+}
