@@ -137,3 +137,81 @@ async fn movements_reach_the_daily_and_low_stock_reports() {
     .await;
     assert_eq!(valuation["total_value_cents"], 5 * 300);
 }
+
+/// A new reorder threshold moves no stock, yet the low-stock report follows it both ways.
+#[tokio::test]
+async fn a_reorder_level_change_alone_reaches_the_low_stock_report() {
+    let api = Api::new();
+    let admin = api.admin_token().await;
+    let suffix = Uuid::now_v7().simple().to_string();
+    let store = expect_json(
+        api.post(
+            "/stores",
+            Some(&admin),
+            &json!({ "name": format!("Reorder {suffix}") }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let store_id = store["id"].as_str().unwrap().to_owned();
+    let product = expect_json(
+        api.post(
+            "/products",
+            Some(&admin),
+            &json!({ "sku": format!("REORDER-{suffix}"), "name": "Reorder product" }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let product_id = product["id"].as_str().unwrap().to_owned();
+    let level = expect_json(
+        api.post(
+            "/stock",
+            Some(&admin),
+            &json!({ "store_id": store_id, "product_id": product_id, "quantity": 8 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let level_id = level["id"].as_str().unwrap().to_owned();
+    let set_reorder = |reorder: i64| {
+        api.request(Method::PUT, &format!("/stock/{level_id}"), Some(&admin))
+            .json(&json!({ "reorder_level": reorder }))
+            .send()
+    };
+    let listed = |report: &Value| {
+        report["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i["product_id"] == product_id.as_str()))
+    };
+    let path = format!("/reports/low-stock?store_id={store_id}");
+
+    expect_json(set_reorder(10).await.unwrap(), 200).await;
+    let low = eventually(&api, &path, &admin, listed).await;
+    let line = low["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["product_id"] == product_id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (line["quantity"].as_i64(), line["reorder_level"].as_i64()),
+        (Some(8), Some(10))
+    );
+
+    expect_json(set_reorder(0).await.unwrap(), 200).await;
+    eventually(&api, &path, &admin, |r| !listed(r)).await;
+
+    // No movement was recorded for either change.
+    let history = expect_json(
+        api.get(&format!("/stock/movements?store_id={store_id}"), &admin)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(history["items"].as_array().map(Vec::len), Some(1));
+}

@@ -35,10 +35,11 @@ impl MovementType {
             MovementType::ManualRemove => "MANUAL_REMOVE",
             MovementType::TransferOut => "TRANSFER_OUT",
             MovementType::TransferIn => "TRANSFER_IN",
+            MovementType::ReorderLevelSet => "REORDER_LEVEL_SET",
         }
     }
 
-    /// Parses an API name.
+    /// Parses the API name of a movement (a reorder-level change is not one).
     pub fn from_api_name(name: &str) -> Option<Self> {
         Some(match name {
             "STOCK_IN" => MovementType::StockIn,

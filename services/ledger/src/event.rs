@@ -67,8 +67,14 @@ impl TryFrom<StockEvent> for LedgerEvent {
             .ok()
             .filter(|t| *t != MovementType::Unspecified)
             .ok_or_else(|| Undecodable(format!("unknown movement type {}", e.movement_type)))?;
-        if e.delta == 0 {
-            return Err(Undecodable("delta must not be 0".into()));
+        // A movement changes the quantity; a reorder-level change does not.
+        let threshold_only = movement_type == MovementType::ReorderLevelSet;
+        if (e.delta == 0) != threshold_only {
+            return Err(Undecodable(if threshold_only {
+                "a reorder-level change must have delta 0".into()
+            } else {
+                "delta must not be 0".into()
+            }));
         }
         if e.quantity_after < 0 {
             return Err(Undecodable("quantity_after must not be negative".into()));
@@ -84,7 +90,12 @@ impl TryFrom<StockEvent> for LedgerEvent {
             .ok_or_else(|| Undecodable("occurred_at_micros is out of range".into()))?;
         Ok(Self {
             event_id: uuid("event_id", &e.event_id)?,
-            movement_id: uuid("movement_id", &e.movement_id)?,
+            // A reorder-level change has no movement: its ledger entry is keyed by the event alone.
+            movement_id: if threshold_only && e.movement_id.is_empty() {
+                uuid("event_id", &e.event_id)?
+            } else {
+                uuid("movement_id", &e.movement_id)?
+            },
             store_id: uuid("store_id", &e.store_id)?,
             product_id: uuid("product_id", &e.product_id)?,
             movement_type,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use inventory_events::MovementType;
 use uuid::Uuid;
 
 use crate::event::LedgerEvent;
@@ -64,6 +65,26 @@ pub fn project<'a>(
     let mut daily: BTreeMap<(Uuid, NaiveDate, Uuid), DailyDelta> = BTreeMap::new();
     let mut levels: BTreeMap<(Uuid, Uuid), LevelState> = BTreeMap::new();
     for e in events {
+        let state = LevelState {
+            store_id: e.store_id,
+            product_id: e.product_id,
+            quantity: e.quantity_after,
+            reorder_level: e.reorder_level,
+            version: e.level_version,
+            at: e.occurred_at,
+        };
+        levels
+            .entry((e.store_id, e.product_id))
+            .and_modify(|current| {
+                if state.version > current.version {
+                    *current = state.clone();
+                }
+            })
+            .or_insert(state);
+        // A new reorder threshold moves no stock: it does not appear in the daily totals.
+        if e.movement_type == MovementType::ReorderLevelSet {
+            continue;
+        }
         let day = e.day();
         let row = daily
             .entry((e.store_id, day, e.product_id))
@@ -98,22 +119,6 @@ pub fn project<'a>(
             row.closing = e.quantity_after;
             row.closing_version = e.level_version;
         }
-        let state = LevelState {
-            store_id: e.store_id,
-            product_id: e.product_id,
-            quantity: e.quantity_after,
-            reorder_level: e.reorder_level,
-            version: e.level_version,
-            at: e.occurred_at,
-        };
-        levels
-            .entry((e.store_id, e.product_id))
-            .and_modify(|current| {
-                if state.version > current.version {
-                    *current = state.clone();
-                }
-            })
-            .or_insert(state);
     }
     Ok(Projection {
         daily: daily.into_values().collect(),
@@ -141,10 +146,10 @@ mod tests {
             movement_id: Uuid::now_v7(),
             store_id: store,
             product_id: product,
-            movement_type: if delta > 0 {
-                MovementType::StockIn
-            } else {
-                MovementType::Sale
+            movement_type: match delta {
+                0 => MovementType::ReorderLevelSet,
+                d if d > 0 => MovementType::StockIn,
+                _ => MovementType::Sale,
             },
             delta,
             quantity_after: after,
@@ -157,6 +162,22 @@ mod tests {
     }
 
     const DAY: i64 = 86_400_000_000;
+
+    #[test]
+    fn a_new_reorder_level_changes_the_level_but_not_the_day() {
+        let (store, product) = (Uuid::now_v7(), Uuid::now_v7());
+        let stock_in = event(store, product, 8, 8, 1, DAY);
+        let mut reorder = event(store, product, 0, 8, 2, DAY + 1);
+        reorder.reorder_level = 10;
+        let projection = project([&stock_in, &reorder]).expect("no overflow");
+        assert_eq!(projection.daily.len(), 1);
+        assert_eq!(
+            (projection.daily[0].qty_in, projection.daily[0].qty_out),
+            (8, 0)
+        );
+        assert_eq!(projection.levels[0].reorder_level, 10);
+        assert!(projection.levels[0].is_low());
+    }
 
     #[test]
     fn same_result_in_any_order() {

@@ -181,11 +181,16 @@ pub async fn set_reorder_level(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     reorder_level: i64,
+    new_version: bool,
 ) -> QueryResult<StockLevel> {
     use stock_levels::dsl as l;
+    // A change of its own gets a version (consumers order a level's events by version); one made
+    // together with a count shares the count's version and event.
+    let bump = i64::from(new_version);
     diesel::update(stock_levels::table.find(id))
         .set((
             l::reorder_level.eq(reorder_level),
+            l::version.eq(l::version + bump),
             l::updated_at.eq(diesel::dsl::now),
         ))
         .returning(StockLevel::as_returning())

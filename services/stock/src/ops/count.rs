@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     Actor, TxError,
-    record::{Change, record},
+    record::{Change, record, record_reorder_level},
 };
 use crate::{
     domain::{CountedQuantity, MovementKind, Note},
@@ -65,9 +65,16 @@ pub async fn count(
         .with("current_quantity", level.quantity)
         .into());
     }
-    if let Some(counted) = count.quantity
-        && counted.get() != level.quantity
+    let counted = count.quantity.filter(|c| c.get() != level.quantity);
+    // The threshold first, so that a count's event carries the new one.
+    let mut reorder_changed = false;
+    if let Some(reorder) = count.reorder_level
+        && reorder.get() != level.reorder_level
     {
+        level = levels::set_reorder_level(conn, level.id, reorder.get(), counted.is_none()).await?;
+        reorder_changed = true;
+    }
+    if let Some(counted) = counted {
         let delta = counted.get() - level.quantity;
         let kind = if delta > 0 {
             MovementKind::StockIn
@@ -84,11 +91,9 @@ pub async fn count(
             transfer_id: None,
         };
         record(conn, actor, &level, &change).await?;
-    }
-    if let Some(reorder) = count.reorder_level
-        && reorder.get() != level.reorder_level
-    {
-        level = levels::set_reorder_level(conn, level.id, reorder.get()).await?;
+    } else if reorder_changed {
+        // No movement carries the new threshold: the ledger learns it from its own event.
+        record_reorder_level(conn, actor, &level).await?;
     }
     Ok(level)
 }

@@ -1,7 +1,7 @@
 //! Writes the movement row and its outbox event for a level that was just changed.
 
 use diesel_async::AsyncPgConnection;
-use inventory_events::StockEvent;
+use inventory_events::{MovementType, StockEvent};
 use uuid::Uuid;
 
 use super::{Actor, TxError};
@@ -65,6 +65,43 @@ pub async fn record(
     )
     .await?;
     Ok(movement)
+}
+
+/// Records that `level`'s reorder threshold changed without a movement: only an outbox event
+/// (`REORDER_LEVEL_SET`, delta 0), so the ledger's low-stock state follows the new threshold.
+pub async fn record_reorder_level(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    level: &StockLevel,
+) -> Result<(), TxError> {
+    let event_id = Uuid::now_v7();
+    let event = StockEvent {
+        event_id: event_id.to_string(),
+        store_id: level.store_id.to_string(),
+        product_id: level.product_id.to_string(),
+        level_id: level.id.to_string(),
+        movement_type: MovementType::ReorderLevelSet as i32,
+        quantity_after: level.quantity,
+        level_version: level.version,
+        reorder_level: level.reorder_level,
+        user_id: actor.user_id.to_string(),
+        request_id: actor.request_id.clone(),
+        occurred_at_micros: level.updated_at.timestamp_micros(),
+        traceparent: actor.trace.traceparent.clone().unwrap_or_default(),
+        tracestate: actor.trace.tracestate.clone().unwrap_or_default(),
+        ..StockEvent::default()
+    };
+    outbox::insert(
+        conn,
+        NewOutboxRow {
+            event_id,
+            event_type: MovementType::ReorderLevelSet.api_name(),
+            payload: event.to_bytes(),
+            traceparent: actor.trace.traceparent.as_deref(),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The event of the contract (`proto/inventory/v1/stock_event.proto`) for a recorded movement.
