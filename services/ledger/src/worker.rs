@@ -170,11 +170,6 @@ impl Worker {
                         )
                         .await?;
                     }
-                    Ok(_) if deliveries > self.settings.max_deliveries => {
-                        let reason = format!("delivered {deliveries} times without success");
-                        self.dead_letter(&entry, &reason, deliveries, "max_deliveries")
-                            .await?;
-                    }
                     Ok(event) => {
                         let span = crate::tracing_context::event_span(&event);
                         ready.push(Ready {
@@ -195,7 +190,9 @@ impl Worker {
     }
 
     /// One transaction for the whole batch; when the database rejects it for a reason other than
-    /// availability, each entry alone, so that one bad entry does not hold back the others.
+    /// availability, each entry alone, so that one bad entry does not hold back the others. An entry
+    /// is dead-lettered only when applying it failed on its own at its last allowed delivery: a
+    /// delivery count raised by reclaims during an outage never sends a good entry to the DLQ.
     async fn apply(&mut self, ready: Vec<Ready>) -> Result<(), WorkerError> {
         if ready.is_empty() {
             return Ok(());

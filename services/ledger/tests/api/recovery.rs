@@ -110,3 +110,52 @@ async fn poison_entries_go_to_the_dlq_while_good_ones_flow() {
     good.push(huge);
     assert_daily(&projections, &History { events: good });
 }
+
+#[tokio::test]
+async fn entries_reclaimed_many_times_are_applied_not_dead_lettered() {
+    let mut ledger = Ledger::new().await;
+    let history = History::generate(1, 2, 5);
+    ledger.publish(&history.events).await;
+    // A consumer that keeps dying: the entries are delivered, then claimed again and again (as
+    // workers stuck in a database outage would see them), far past the delivery limit.
+    let stream = ledger.keys.events.clone();
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(inventory_events::LEDGER_GROUP)
+        .arg("ghost")
+        .arg("COUNT")
+        .arg(100)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut ledger.redis)
+        .await
+        .expect("read as the ghost");
+    for _ in 0..6 {
+        let _: redis::Value = redis::cmd("XAUTOCLAIM")
+            .arg(&stream)
+            .arg(inventory_events::LEDGER_GROUP)
+            .arg("ghost")
+            .arg(0)
+            .arg("0")
+            .query_async(&mut ledger.redis)
+            .await
+            .expect("claim again");
+    }
+    let worker = ledger.spawn(WorkerSettings {
+        max_deliveries: 3,
+        claim_idle: Duration::from_millis(100),
+        ..settings("survivor")
+    });
+    ledger.drained().await;
+    worker.stop().await;
+
+    assert_eq!(
+        ledger.backlog().await.dlq,
+        0,
+        "healthy entries never reach the dead-letter stream"
+    );
+    let projections = ledger.projections().await;
+    assert_eq!(projections.entries, history.events.len() as i64);
+    assert_daily(&projections, &history);
+}
