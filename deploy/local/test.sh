@@ -31,13 +31,18 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # The docs page is checked in a real headless browser.
 if ! command -v chromium >/dev/null; then
     echo "==> installing Debian's chromium (for the docs page test)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 # schemathesis (from PyPI) fuzzes the gateway against its OpenAPI document; kept in a reusable venv.
 ST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/inventory/schemathesis"
 if [ ! -x "$ST_VENV/bin/schemathesis" ]; then
     echo "==> installing schemathesis into $ST_VENV"
-    python3 -m venv "$ST_VENV" || { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; python3 -m venv "$ST_VENV"; }
+    python3 -m venv "$ST_VENV" || {
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv "$ST_VENV"
+    }
     "$ST_VENV/bin/pip" install -q 'schemathesis>=4,<5'
 fi
 echo "==> building (services and tests)"
