@@ -63,6 +63,7 @@ ensure_packages() {
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v curl >/dev/null || missing+=(curl)
+    command -v python3 >/dev/null || missing+=(python3)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]} from the system packages"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
