@@ -86,6 +86,7 @@ diesel::table! {
         payload -> Bytea,
         traceparent -> Nullable<Text>,
         created_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -2,18 +2,19 @@
 //!
 //! The relay publishes outbox rows to the Redis stream `inventory.stock-events`. It is woken right
 //! after a commit of this instance and otherwise polls (commits of other instances). Each round
-//! claims the oldest rows with `FOR UPDATE SKIP LOCKED` (so instances never publish the same row at
-//! once), XADDs them, and deletes them in the same transaction only after Redis accepted them: a
-//! crash in between publishes them again (at-least-once; consumers deduplicate by event id). With
-//! Redis down the rows stay and the relay retries with backoff; writes are not affected. The stream
-//! is never trimmed here, so nothing the ledger group has not read can be lost.
+//! leases the oldest unleased rows for a while in one short statement (`FOR UPDATE SKIP LOCKED`, so
+//! instances never publish the same row at once), XADDs them with no transaction or database
+//! connection held, and deletes them only after Redis accepted them (or releases them when it did
+//! not). A crash in between publishes them again once the lease runs out (at-least-once; consumers
+//! deduplicate by event id). With Redis down the rows stay and the relay retries with backoff; writes
+//! are not affected. The stream is never trimmed here, so nothing the ledger group has not read can
+//! be lost.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use diesel_async::AsyncConnection;
 use inventory_common::{db::PgPool, redis::RedisPool};
 use inventory_events::fields;
 use tokio::sync::Notify;
@@ -47,6 +48,9 @@ pub struct Relay {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const GAUGE_EVERY: Duration = Duration::from_secs(1);
+/// How long a relay holds the rows it is publishing; a relay that dies meanwhile leaves them to
+/// another one after this. Far longer than a publish (bounded by the Redis timeout).
+const LEASE: Duration = Duration::from_secs(30);
 
 impl Relay {
     /// Runs the relay on the current runtime until the runtime stops.
@@ -102,42 +106,54 @@ impl Relay {
             .get()
             .await
             .map_err(|e| RelayError::Redis(e.to_string()))?;
+        // No database connection or transaction is held while Redis is called: rows are leased in one
+        // short statement, published, then deleted (or released when publishing failed).
+        let rows = {
+            let mut conn = self
+                .pg
+                .get()
+                .await
+                .map_err(|e| RelayError::Pool(e.to_string()))?;
+            outbox::lease(&mut conn, self.batch, LEASE).await?
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let mut pipe = redis::pipe();
+        for row in &rows {
+            pipe.cmd("XADD")
+                .arg(&self.stream)
+                .arg("*")
+                .arg(fields::EVENT_ID)
+                .arg(row.event_id.to_string())
+                .arg(fields::TYPE)
+                .arg(&row.event_type)
+                .arg(fields::PAYLOAD)
+                .arg(&row.payload[..])
+                .arg(fields::TRACEPARENT)
+                .arg(row.traceparent.as_deref().unwrap_or_default());
+        }
+        let sent = tokio::time::timeout(
+            self.redis_timeout,
+            pipe.query_async::<Vec<String>>(&mut *redis),
+        )
+        .await
+        .map_err(|_| RelayError::Redis("XADD timed out".into()))
+        .and_then(|r| r.map_err(|e| RelayError::Redis(e.to_string())));
         let mut conn = self
             .pg
             .get()
             .await
             .map_err(|e| RelayError::Pool(e.to_string()))?;
-        let stream = &self.stream;
-        let (batch, timeout) = (self.batch, self.redis_timeout);
-        let published = conn
-            .transaction::<_, RelayError, _>(async |conn| {
-                let rows = outbox::claim(conn, batch).await?;
-                if rows.is_empty() {
-                    return Ok(0);
-                }
-                let mut pipe = redis::pipe();
-                for row in &rows {
-                    pipe.cmd("XADD")
-                        .arg(stream)
-                        .arg("*")
-                        .arg(fields::EVENT_ID)
-                        .arg(row.event_id.to_string())
-                        .arg(fields::TYPE)
-                        .arg(&row.event_type)
-                        .arg(fields::PAYLOAD)
-                        .arg(&row.payload[..])
-                        .arg(fields::TRACEPARENT)
-                        .arg(row.traceparent.as_deref().unwrap_or_default());
-                }
-                tokio::time::timeout(timeout, pipe.query_async::<Vec<String>>(&mut *redis))
-                    .await
-                    .map_err(|_| RelayError::Redis("XADD timed out".into()))?
-                    .map_err(|e| RelayError::Redis(e.to_string()))?;
-                let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-                outbox::delete(conn, &seqs).await?;
-                Ok(rows.len())
-            })
-            .await?;
+        if let Err(e) = sent {
+            // Some entries may have been added before the failure: they will be added again
+            // (delivery is at least once; consumers deduplicate by event id).
+            outbox::release(&mut conn, &seqs).await?;
+            return Err(e);
+        }
+        outbox::delete(&mut conn, &seqs).await?;
+        let published = rows.len();
         if published > 0 {
             metrics::counter!("outbox_published_total").increment(published as u64);
         }

@@ -8,7 +8,7 @@ use inventory_db::schema::outbox;
 use uuid::Uuid;
 
 /// An event waiting to be published.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
 pub struct OutboxRow {
     pub seq: i64,
@@ -38,16 +38,34 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewOutboxRow<'_>) -> Quer
         .map(drop)
 }
 
-/// Claims up to `limit` of the oldest rows that no other relay holds (`FOR UPDATE SKIP LOCKED`);
-/// they stay claimed until the transaction ends.
-pub async fn claim(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {
-    outbox::table
-        .select(OutboxRow::as_select())
-        .order(outbox::seq.asc())
-        .limit(limit)
-        .for_update()
-        .skip_locked()
-        .load(conn)
+/// Leases up to `limit` of the oldest rows that no relay holds (never leased, or the lease ran out)
+/// for `lease`, in one statement (`FOR UPDATE SKIP LOCKED` keeps two relays off the same rows). The
+/// caller publishes them outside any transaction, then deletes them (or releases them on failure).
+pub async fn lease(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease: std::time::Duration,
+) -> QueryResult<Vec<OutboxRow>> {
+    let mut rows: Vec<OutboxRow> = diesel::sql_query(
+        "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
+         WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < now() \
+                       ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         RETURNING seq, event_id, event_type, payload, traceparent, created_at",
+    )
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    rows.sort_by_key(|r| r.seq);
+    Ok(rows)
+}
+
+/// Gives leased rows back at once (publishing failed), so the next attempt need not wait for the
+/// lease to run out.
+pub async fn release(conn: &mut AsyncPgConnection, seqs: &[i64]) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::seq.eq_any(seqs)))
+        .set(outbox::claimed_until.eq(None::<DateTime<Utc>>))
+        .execute(conn)
         .await
 }
 

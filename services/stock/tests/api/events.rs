@@ -220,3 +220,48 @@ async fn the_backlog_is_published_when_redis_is_back() {
     .await;
     assert!(drained.is_some(), "the outbox drains");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_leased_by_a_dead_relay_are_published_when_the_lease_runs_out() {
+    let db = Arc::new(inventory_testkit::TestDb::new().await);
+    let cut_off = TestApp::spawn_on(db.clone(), |c| {
+        c.service.redis_url = "redis://127.0.0.1:1".into()
+    })
+    .await;
+    let (s, p) = (cut_off.store().await, cut_off.product().await);
+    cut_off.stock_in(s, p, 5).await;
+    expect_json(
+        cut_off
+            .post(
+                "/stock/movements",
+                &cut_off.admin,
+                &movement(s, p, "SALE", 1),
+            )
+            .await,
+        201,
+    )
+    .await;
+    // A relay leased them and died: its lease still runs for an hour.
+    cut_off
+        .exec("UPDATE outbox SET claimed_until = now() + interval '1 hour'")
+        .await;
+
+    let healthy = TestApp::spawn_on(db, |_| {}).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        healthy.stream_events().await.is_empty(),
+        "leased rows are left alone"
+    );
+    assert_eq!(healthy.scalar("SELECT count(*) AS n FROM outbox").await, 2);
+
+    cut_off
+        .exec("UPDATE outbox SET claimed_until = now() - interval '1 second'")
+        .await;
+    let events = stream_covering_movements(&healthy).await;
+    assert_eq!(assert_once_per_movement(&events).len(), 2);
+    let drained = eventually(30, || async {
+        (healthy.scalar("SELECT count(*) AS n FROM outbox").await == 0).then_some(())
+    })
+    .await;
+    assert!(drained.is_some(), "the outbox drains");
+}
