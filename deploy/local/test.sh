@@ -94,7 +94,7 @@ cargo test --workspace --no-fail-fast --lib --bins --tests -- --test-threads="${
 # Last, because it writes whatever its generator invents with an admin token. No stateful phase: it
 # would reuse real ids (the admin's own) in PATCH /auth/users/{id}. Two checks are off: the
 # unsupported-method one, because nginx itself answers TRACE with a 405 that has no Allow header (not
-# configurable); and positive-data acceptance, because the API deliberately refuses what JSON Schema
+# configurable; the services answer other undeclared methods 405 with Allow); and positive-data acceptance, because the API deliberately refuses what JSON Schema
 # cannot rule out: whole-number floats such as 2.0 for integer fields, and rules across two fields
 # (a report's `from` after its `to`, a transfer to the same store).
 echo "==> fuzzing the gateway against its OpenAPI document (schemathesis)"

@@ -114,3 +114,30 @@ async fn oversize_bodies_are_refused_at_the_gateway() {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     expect_json(res, 413).await;
 }
+
+#[tokio::test]
+async fn a_known_path_with_another_method_gets_405_with_allow() {
+    let api = Api::new();
+    let token = api.admin_token().await;
+    for (method, path, allow) in [
+        (Method::DELETE, "/auth/me", "GET"),
+        (Method::PATCH, "/stock/movements", "GET, POST"),
+        (
+            Method::POST,
+            "/products/00000000-0000-7000-8000-000000000000",
+            "GET, PUT, DELETE",
+        ),
+    ] {
+        let res = api
+            .request(method.clone(), path, Some(&token))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        let body = expect_json(res, 405).await;
+        assert_eq!(
+            body["type"],
+            "https://inventory.dev/problems/method-not-allowed"
+        );
+    }
+}

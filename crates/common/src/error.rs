@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 404: the named thing does not exist (or is archived).
     #[error("{0}")]
     NotFound(String),
+    /// 405: the path exists, the method does not; `allow` lists the methods it has.
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: String },
     /// 409: conflicting state; `extra` carries members such as `available`.
     #[error("{detail}")]
     Conflict {
@@ -120,6 +123,7 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict { .. } => 409,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unprocessable(_) => 422,
@@ -136,6 +140,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict { kind, .. } => kind,
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable(_) => "unprocessable",
@@ -152,6 +157,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict { .. } => "Conflict",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::PayloadTooLarge(_) => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::Unprocessable(_) => "Unprocessable request",

@@ -3,10 +3,13 @@
 use std::time::Instant;
 
 use actix_web::{
-    Error, FromRequest, HttpMessage, HttpRequest,
-    body::MessageBody,
+    Error, FromRequest, HttpMessage, HttpRequest, ResponseError,
+    body::{EitherBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
-    http::header::{HeaderName, HeaderValue},
+    http::{
+        StatusCode,
+        header::{self, HeaderName, HeaderValue},
+    },
     middleware::Next,
 };
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
@@ -67,7 +70,7 @@ pub async fn request_context(
             .and_then(|v| v.to_str().ok()),
     )
     .to_owned();
-    let mut res = next.call(req).await?;
+    let mut res = as_problem(next.call(req).await?);
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID.clone(), value);
     }
@@ -92,6 +95,30 @@ pub async fn request_context(
         audit(&res, &method, status, &id, &trace_id);
     }
     Ok(res)
+}
+
+/// actix answers a method a resource lacks with an empty 405 (with `Allow`): give it the
+/// problem+json body every other error has.
+fn as_problem<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res.map_into_left_body();
+    }
+    let allow = res
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (req, _) = res.into_parts();
+    let detail = format!(
+        "{} is not allowed on {}; allowed: {allow}",
+        req.method(),
+        req.path()
+    );
+    let response = ApiError::MethodNotAllowed { detail, allow }.error_response();
+    ServiceResponse::new(req, response).map_into_right_body()
 }
 
 /// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), or "" without one.
