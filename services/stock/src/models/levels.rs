@@ -136,16 +136,31 @@ pub async fn lock_quantity(
     product_id: Uuid,
 ) -> QueryResult<i64> {
     use stock_levels::dsl as l;
-    Ok(stock_levels::table
-        .filter(l::store_id.eq(store_id))
-        .filter(l::product_id.eq(product_id))
-        .select(l::quantity)
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or(0))
+    let read = async |conn: &mut AsyncPgConnection| {
+        stock_levels::table
+            .filter(l::store_id.eq(store_id))
+            .filter(l::product_id.eq(product_id))
+            .select(l::quantity)
+            .for_update()
+            .first::<i64>(conn)
+            .await
+            .optional()
+    };
+    if let Some(quantity) = read(conn).await? {
+        return Ok(quantity);
+    }
+    // No row to lock yet: serialise on the (store, product) pair instead, so that two transactions
+    // expecting the same missing level cannot both see 0; the second reads what the first created.
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind::<diesel::sql_types::Integer, _>(LEVEL_LOCK_CLASS)
+        .bind::<diesel::sql_types::Text, _>(format!("{store_id}/{product_id}"))
+        .execute(conn)
+        .await?;
+    Ok(read(conn).await?.unwrap_or(0))
 }
+
+/// The advisory lock class (first key of the two-key form) of stock levels that do not exist yet.
+const LEVEL_LOCK_CLASS: i32 = 0x5704;
 
 /// Locks a level by id for the rest of the transaction.
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<StockLevel>> {

@@ -189,3 +189,56 @@ async fn random_concurrent_mixes_conserve_stock() {
         0
     );
 }
+
+/// Two transactions expecting a level that does not exist yet: the second waits for the first
+/// (there is no row to lock, so the pair is locked instead) and then sees what it created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_level_is_locked_until_its_creator_commits() {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    use inventory_stock::models::levels;
+
+    let app = busy_app().await;
+    let (store, product) = (app.store().await, app.product().await);
+    let mut first = app.db.connect().await;
+    let mut second = app.db.connect().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut first)
+        .await
+        .expect("begin");
+    assert_eq!(
+        levels::lock_quantity(&mut first, store, product)
+            .await
+            .expect("lock"),
+        0
+    );
+
+    let waiting = tokio::spawn(async move {
+        second
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                levels::lock_quantity(conn, store, product).await
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the second transaction waits for the first"
+    );
+
+    diesel::sql_query(format!(
+        "INSERT INTO stock_levels (id, store_id, product_id, quantity) VALUES ('{}', '{store}', '{product}', 5)",
+        Uuid::now_v7()
+    ))
+    .execute(&mut first)
+    .await
+    .expect("create the level");
+    diesel::sql_query("COMMIT")
+        .execute(&mut first)
+        .await
+        .expect("commit");
+    assert_eq!(
+        waiting.await.expect("join").expect("lock"),
+        5,
+        "then it sees the created level"
+    );
+}
