@@ -46,31 +46,6 @@ async fn stop(name: &str, signal: &str) {
     }
 }
 
-/// A store and a product, through the catalog API.
-async fn store_and_product(api: &Api, admin: &str) -> (String, String) {
-    let store = expect_json(
-        api.post("/stores", Some(admin), &json!({ "name": "Fault store" }))
-            .await,
-        201,
-    )
-    .await;
-    let sku = format!("FAULT-{}", Uuid::now_v7().simple());
-    let product = expect_json(
-        api.post(
-            "/products",
-            Some(admin),
-            &json!({ "sku": sku, "name": "Fault", "price_cents": 1 }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    (
-        store["id"].as_str().unwrap().to_owned(),
-        product["id"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn sale(api: &Api, admin: &str, store: &str, product: &str, key: &str) -> reqwest::Response {
     api.request(Method::POST, "/stock/movements", Some(admin))
         .header("Idempotency-Key", key)
@@ -96,7 +71,8 @@ async fn movements(api: &Api, admin: &str, store: &str) -> Vec<Value> {
 }
 
 async fn database_restart(api: &Api, admin: &str) {
-    let (store, product) = store_and_product(api, admin).await;
+    let (store, product) = api.store_and_product(admin, "Fault", 1).await;
+    let (store, product) = (store.to_string(), product.to_string());
     expect_json(
         api.post(
             "/stock",
@@ -175,7 +151,8 @@ async fn events_for(movement_ids: &[String]) -> HashMap<String, usize> {
 }
 
 async fn redis_restart(api: &Api, admin: &str) {
-    let (store, product) = store_and_product(api, admin).await;
+    let (store, product) = api.store_and_product(admin, "Fault", 1).await;
+    let (store, product) = (store.to_string(), product.to_string());
     expect_json(
         api.post(
             "/stock",

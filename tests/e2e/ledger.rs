@@ -8,7 +8,6 @@ use std::time::Duration;
 use inventory_e2e::{Api, expect_json};
 use reqwest::Method;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 /// Polls `path` until `done` holds (up to 20 s), returning the last body.
 async fn eventually(api: &Api, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -27,30 +26,9 @@ async fn eventually(api: &Api, path: &str, token: &str, done: impl Fn(&Value) ->
 async fn movements_reach_the_daily_and_low_stock_reports() {
     let api = Api::new();
     let admin = api.admin_token().await;
-    let suffix = Uuid::now_v7().simple().to_string();
-    let store = expect_json(
-        api.post(
-            "/stores",
-            Some(&admin),
-            &json!({ "name": format!("Ledger {suffix}") }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let store_id = store["id"].as_str().unwrap().to_owned();
-    let product = expect_json(
-        api.post(
-            "/products",
-            Some(&admin),
-            &json!({ "sku": format!("LEDGER-{suffix}"), "name": "Ledger product", "price_cents": 300 }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
-    let clerk = api.user("clerk", &[store_id.parse().unwrap()]).await;
+    let (store, product) = api.store_and_product(&admin, "Ledger", 300).await;
+    let (store_id, product_id) = (store.to_string(), product.to_string());
+    let clerk = api.user("clerk", &[store]).await;
 
     let level = expect_json(
         api.post(
@@ -143,29 +121,8 @@ async fn movements_reach_the_daily_and_low_stock_reports() {
 async fn a_reorder_level_change_alone_reaches_the_low_stock_report() {
     let api = Api::new();
     let admin = api.admin_token().await;
-    let suffix = Uuid::now_v7().simple().to_string();
-    let store = expect_json(
-        api.post(
-            "/stores",
-            Some(&admin),
-            &json!({ "name": format!("Reorder {suffix}") }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let store_id = store["id"].as_str().unwrap().to_owned();
-    let product = expect_json(
-        api.post(
-            "/products",
-            Some(&admin),
-            &json!({ "sku": format!("REORDER-{suffix}"), "name": "Reorder product" }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let (store, product) = api.store_and_product(&admin, "Reorder", 0).await;
+    let (store_id, product_id) = (store.to_string(), product.to_string());
     let level = expect_json(
         api.post(
             "/stock",

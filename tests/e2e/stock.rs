@@ -8,40 +8,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// A store and a product created through the catalog API.
-async fn store_and_product(api: &Api, admin: &str) -> (Uuid, Uuid) {
-    let suffix = Uuid::now_v7().simple().to_string();
-    let store = expect_json(
-        api.post(
-            "/stores",
-            Some(admin),
-            &json!({ "name": format!("Stock e2e {suffix}") }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let product = expect_json(
-        api.post(
-            "/products",
-            Some(admin),
-            &json!({ "sku": format!("STOCK-{suffix}"), "name": "Stock e2e product", "price_cents": 250 }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    (
-        store["id"].as_str().unwrap().parse().unwrap(),
-        product["id"].as_str().unwrap().parse().unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn stock_in_sale_and_oversell() {
     let api = Api::new();
     let admin = api.admin_token().await;
-    let (store, product) = store_and_product(&api, &admin).await;
+    let (store, product) = api.store_and_product(&admin, "Stock", 250).await;
     let clerk = api.user("clerk", &[store]).await;
 
     let level = expect_json(
@@ -102,8 +73,8 @@ async fn stock_in_sale_and_oversell() {
 async fn a_clerk_cannot_touch_another_stores_stock() {
     let api = Api::new();
     let admin = api.admin_token().await;
-    let (mine, product) = store_and_product(&api, &admin).await;
-    let (theirs, _) = store_and_product(&api, &admin).await;
+    let (mine, product) = api.store_and_product(&admin, "Stock", 250).await;
+    let (theirs, _) = api.store_and_product(&admin, "Stock", 250).await;
     expect_json(
         api.post(
             "/stock",

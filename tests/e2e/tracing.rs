@@ -8,7 +8,7 @@ use std::{
 };
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use inventory_e2e::{Api, expect_json};
+use inventory_e2e::Api;
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
@@ -72,23 +72,7 @@ async fn a_stock_change_is_one_trace_from_the_gateway_to_the_ledger() {
 
     let api = Api::new();
     let admin = api.admin_token().await;
-    let store = expect_json(
-        api.post("/stores", Some(&admin), &json!({ "name": "Trace store" }))
-            .await,
-        201,
-    )
-    .await;
-    let sku = format!("TRACE-{}", Uuid::now_v7().simple());
-    let product = expect_json(
-        api.post(
-            "/products",
-            Some(&admin),
-            &json!({ "sku": sku, "name": "Traced", "price_cents": 100 }),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let (store, product) = api.store_and_product(&admin, "Trace", 100).await;
 
     let trace_id = Uuid::new_v4().simple().to_string();
     let traceparent = format!(
@@ -98,7 +82,7 @@ async fn a_stock_change_is_one_trace_from_the_gateway_to_the_ledger() {
     let res = api
         .request(Method::POST, "/stock", Some(&admin))
         .header("traceparent", &traceparent)
-        .json(&json!({ "store_id": store["id"], "product_id": product["id"], "quantity": 5 }))
+        .json(&json!({ "store_id": store, "product_id": product, "quantity": 5 }))
         .send()
         .await
         .expect("stock in");

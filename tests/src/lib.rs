@@ -92,6 +92,35 @@ impl Api {
         pair["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// A new store and product through the catalog API (as `admin`), named after `label` and unique.
+    pub async fn store_and_product(
+        &self,
+        admin: &str,
+        label: &str,
+        price_cents: i64,
+    ) -> (Uuid, Uuid) {
+        let suffix = Uuid::now_v7().simple().to_string();
+        let store = expect_json(
+            self.post(
+                "/stores",
+                Some(admin),
+                &json!({ "name": format!("{label} {suffix}") }),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let product = json!({ "sku": format!("{}-{suffix}", label.to_uppercase()), "name": format!("{label} product"), "price_cents": price_cents });
+        let product = expect_json(self.post("/products", Some(admin), &product).await, 201).await;
+        let id = |v: &Value| {
+            v["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("an id")
+        };
+        (id(&store), id(&product))
+    }
+
     /// Registers a new user, gives it `role` and `stores` as the admin, logs it in.
     pub async fn user(&self, role: &str, stores: &[Uuid]) -> TestUser {
         let username = format!("u{}", Uuid::now_v7().simple());

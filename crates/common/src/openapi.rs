@@ -143,59 +143,7 @@ pub fn route(cfg: &mut web::ServiceConfig, doc: &OpenApi) {
         .to_json()
         .unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#));
     cfg.app_data(web::Data::new(Document(json)))
-        .app_data(web::Data::new(AllowedMethods::from(doc)))
         .route("/openapi.json", web::get().to(document));
-}
-
-/// The methods of each documented path, for the `Allow` header of a 405.
-pub struct AllowedMethods(std::collections::HashMap<String, String>);
-
-impl AllowedMethods {
-    /// The `Allow` value for a route pattern (`/stock/{store_id}`), if it is documented.
-    pub fn of(&self, pattern: &str) -> Option<&str> {
-        self.0.get(&shape(pattern)).map(String::as_str)
-    }
-}
-
-impl From<&OpenApi> for AllowedMethods {
-    fn from(doc: &OpenApi) -> Self {
-        let methods = doc
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let present = [
-                    ("GET", item.get.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                ];
-                let allow: Vec<&str> = present
-                    .iter()
-                    .filter(|(_, p)| *p)
-                    .map(|(m, _)| *m)
-                    .collect();
-                (shape(path), allow.join(", "))
-            })
-            .collect();
-        Self(methods)
-    }
-}
-
-/// A path with its parameter names erased (`/stock/{}`): actix and the document may name them
-/// differently.
-fn shape(path: &str) -> String {
-    path.split('/')
-        .map(|segment| {
-            if segment.starts_with('{') {
-                "{}"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 struct Document(String);

@@ -42,16 +42,29 @@ pub struct PageRequest {
     pub after: Option<Uuid>,
 }
 
+/// Checks `limit` as the client sent it (text, so that a non-integer is a 400 naming `limit`
+/// rather than an unreadable query string): 1..=500, default 50.
+pub fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
+    let limit = match raw {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ApiError::field("limit", "must be an integer"))?,
+    };
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    Ok(limit)
+}
+
 impl PageRequest {
-    /// Checks `limit` (1..=500, default 50) and a cursor that must be one this API handed out.
-    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::field(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ));
-        }
+    /// Checks `limit` ([`parse_limit`]) and a cursor that must be one this API handed out.
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = parse_limit(limit)?;
         let after =
             match cursor.map(str::trim).filter(|c| !c.is_empty()) {
                 None => None,
@@ -69,14 +82,15 @@ impl PageRequest {
 #[cfg_attr(feature = "web", into_params(parameter_in = Query))]
 pub struct PageParams {
     /// Page size, 1 to 500 (default 50).
-    pub limit: Option<i64>,
+    #[cfg_attr(feature = "web", param(value_type = Option<i64>, minimum = 1, maximum = 500))]
+    pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 impl PageParams {
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
-        PageRequest::parse(self.limit, self.cursor.as_deref())
+        PageRequest::parse(self.limit.as_deref(), self.cursor.as_deref())
     }
 }
 
@@ -86,13 +100,23 @@ mod tests {
 
     #[test]
     fn limit_bounds() {
-        assert!(PageRequest::parse(Some(0), None).is_err());
-        assert!(PageRequest::parse(Some(501), None).is_err());
+        assert!(PageRequest::parse(Some("0"), None).is_err());
+        assert!(PageRequest::parse(Some("501"), None).is_err());
         assert_eq!(
             PageRequest::parse(None, None).map(|p| p.limit).ok(),
             Some(50)
         );
-        assert!(PageRequest::parse(Some(10), Some("nope")).is_err());
+        assert_eq!(
+            PageRequest::parse(Some(" 10 "), None).map(|p| p.limit).ok(),
+            Some(10)
+        );
+        assert!(PageRequest::parse(Some("10"), Some("nope")).is_err());
+        for bad in ["abc", "1.5", ""] {
+            match parse_limit(Some(bad)) {
+                Err(ApiError::BadRequest { errors, .. }) => assert_eq!(errors[0].field, "limit"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

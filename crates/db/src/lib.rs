@@ -6,4 +6,12 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 
+/// SQL functions the services call in queries.
+pub mod sql {
+    diesel::define_sql_function!(
+        /// PostgreSQL's `lower(text)`, for case-insensitive matches served by `lower(...)` indexes.
+        fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text
+    );
+}
+
 pub use migrate::{MIGRATIONS, MIGRATIONS_COUNT, run_migrations};

@@ -20,27 +20,10 @@ fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> Err
     ApiError::field(field, format!("invalid query string: {text}")).into()
 }
 
-/// Answers every unknown route with a problem+json 404, or 405 with `Allow` when the path exists
-/// with other methods (as the service's OpenAPI document lists them).
+/// Answers every unknown route with a problem+json 404. (A known path with another method is
+/// answered 405 by its resource, rendered as a problem by the request middleware.)
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let allowed = req
-        .app_data::<web::Data<crate::openapi::AllowedMethods>>()
-        .and_then(|allowed| {
-            let pattern = req.resource_map().match_pattern(req.path())?;
-            allowed.of(&pattern).map(str::to_owned)
-        });
-    match allowed {
-        Some(allow) => ApiError::MethodNotAllowed {
-            detail: format!(
-                "{} is not allowed on {}; allowed: {allow}",
-                req.method(),
-                req.path()
-            ),
-            allow,
-        },
-        None => ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())),
-    }
-    .error_response()
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())).error_response()
 }
 
 /// What `/readyz` checks.

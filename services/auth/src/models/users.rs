@@ -1,14 +1,14 @@
 //! Users.
 
 use chrono::{DateTime, Utc};
-use diesel::{prelude::*, sql_types};
+use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use inventory_common::auth::{Caller, Role};
 use inventory_db::schema::users;
 use serde::Serialize;
 use uuid::Uuid;
 
-diesel::define_sql_function!(fn lower(x: sql_types::Text) -> sql_types::Text);
+use inventory_db::sql::lower;
 
 /// A user row (the hash never leaves this module's callers as JSON: see [`UserView`]).
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -10,7 +10,8 @@ pub(crate) mod users;
 use actix_web::web;
 use inventory_common::rate_limit::{self, LimiterConfig};
 
-/// The routes; `credentials` is the stricter per-address limit of login and register.
+/// The routes, one resource per path (another method on it is a 405 with `Allow`); `credentials` is
+/// the stricter per-address limit of login and register.
 pub fn config(cfg: &mut web::ServiceConfig, credentials: &LimiterConfig) {
     inventory_common::openapi::route(cfg, &crate::openapi::document());
     cfg.service(
@@ -25,11 +26,11 @@ pub fn config(cfg: &mut web::ServiceConfig, credentials: &LimiterConfig) {
                     .wrap(rate_limit::middleware(credentials))
                     .route(web::post().to(login::login)),
             )
-            .route("/refresh", web::post().to(refresh::refresh))
-            .route("/logout", web::post().to(refresh::logout))
-            .route("/me", web::get().to(me::me))
-            .route("/jwks.json", web::get().to(jwks::jwks))
-            .route("/users", web::get().to(users::list))
-            .route("/users/{id}", web::patch().to(users::update)),
+            .service(web::resource("/refresh").route(web::post().to(refresh::refresh)))
+            .service(web::resource("/logout").route(web::post().to(refresh::logout)))
+            .service(web::resource("/me").route(web::get().to(me::me)))
+            .service(web::resource("/jwks.json").route(web::get().to(jwks::jwks)))
+            .service(web::resource("/users").route(web::get().to(users::list)))
+            .service(web::resource("/users/{id}").route(web::patch().to(users::update))),
     );
 }

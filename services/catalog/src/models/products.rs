@@ -1,7 +1,7 @@
 //! Queries on `products`. Only active (not archived) products are visible; archiving frees the SKU.
 
 use chrono::{DateTime, Utc};
-use diesel::{dsl::now, prelude::*, sql_types};
+use diesel::{dsl::now, prelude::*};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use inventory_common::ApiError;
 use inventory_db::{models::catalog::Product, schema::products};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{CatalogTable, unique_violation};
 use crate::domain::{ProductDraft, SearchQuery};
 
-diesel::define_sql_function!(fn lower(x: sql_types::Text) -> sql_types::Text);
+use inventory_db::sql::lower;
 
 /// A product as the API shows it (and as the cache holds it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

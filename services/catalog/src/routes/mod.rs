@@ -5,9 +5,7 @@ pub(crate) mod products;
 pub(crate) mod stores;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use inventory_common::{ApiError, auth::Caller, db, pagination::PageRequest, web::RequestId};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use inventory_common::{ApiError, auth::Caller, db, web::RequestId};
 use uuid::Uuid;
 
 use crate::{
@@ -108,33 +106,4 @@ fn location(collection: &str, id: Uuid) -> (actix_web::http::header::HeaderName,
         actix_web::http::header::LOCATION,
         format!("/{collection}/{id}"),
     )
-}
-
-/// `?limit=&cursor=` of a list, read as text so that a non-integer `limit` is reported as `limit`
-/// (the query extractor alone could only say that the query string is invalid).
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
-    limit: Option<String>,
-    /// The `next_cursor` of the previous page (absent or blank: the first page).
-    #[param(value_type = Option<String>)]
-    cursor: Option<String>,
-}
-
-impl PageQuery {
-    /// The validated page: `limit` 1..=500 (default 50), a cursor this API handed out.
-    fn parse(&self) -> Result<PageRequest, ApiError> {
-        let limit = self
-            .limit
-            .as_deref()
-            .map(|l| {
-                l.trim()
-                    .parse::<i64>()
-                    .map_err(|_| ApiError::field("limit", "must be an integer"))
-            })
-            .transpose()?;
-        PageRequest::parse(limit, self.cursor.as_deref())
-    }
 }

@@ -1,5 +1,10 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use inventory_common::{
+    ApiError,
+    auth::Caller,
+    db,
+    pagination::{Page, PageParams},
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -7,7 +12,6 @@ use crate::{
     domain::SearchQuery,
     keys,
     models::products::{self, ProductView},
-    routes::PageQuery,
     startup::CatalogState,
 };
 
@@ -25,12 +29,12 @@ pub struct ListQuery {
     q: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
-    page: PageQuery,
+    page: PageParams,
 }
 
 /// `GET /products?q=&limit=&cursor=`: active products in creation order, a page at a time, optionally
 /// those whose SKU or name contains `q` (any case).
-#[utoipa::path(get, operation_id = "products_list", path = "/products", tag = "products", params(ListQuery, PageQuery),
+#[utoipa::path(get, operation_id = "products_list", path = "/products", tag = "products", params(ListQuery, PageParams),
     responses((status = 200, description = "A page of active products in creation order", body = Page<ProductView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(

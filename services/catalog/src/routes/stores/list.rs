@@ -1,16 +1,21 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use inventory_common::{
+    ApiError,
+    auth::Caller,
+    db,
+    pagination::{Page, PageParams},
+};
 
-use crate::{keys, models::stores, routes::PageQuery, startup::CatalogState};
+use crate::{keys, models::stores, startup::CatalogState};
 
 /// `GET /stores?limit=&cursor=`: active stores in creation order, a page at a time.
-#[utoipa::path(get, operation_id = "stores_list", path = "/stores", tag = "stores", params(PageQuery),
+#[utoipa::path(get, operation_id = "stores_list", path = "/stores", tag = "stores", params(PageParams),
     responses((status = 200, description = "A page of active stores in creation order", body = Page<crate::models::stores::StoreView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     caller: Caller,
     state: web::Data<CatalogState>,
-    query: web::Query<PageQuery>,
+    query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
     let field = keys::page_field(page.limit, page.after, None);

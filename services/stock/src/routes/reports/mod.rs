@@ -12,11 +12,11 @@ use actix_web::web;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/reports")
-            .route("/stores/{store_id}/daily", web::get().to(daily::daily))
-            .route(
-                "/stores/{store_id}/valuation",
-                web::get().to(valuation::valuation),
+            .service(web::resource("/stores/{store_id}/daily").route(web::get().to(daily::daily)))
+            .service(
+                web::resource("/stores/{store_id}/valuation")
+                    .route(web::get().to(valuation::valuation)),
             )
-            .route("/low-stock", web::get().to(low_stock::low_stock)),
+            .service(web::resource("/low-stock").route(web::get().to(low_stock::low_stock))),
     );
 }

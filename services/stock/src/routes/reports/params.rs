@@ -1,8 +1,8 @@
 //! The reports' query-string values, parsed so that a 400 names the parameter.
 
+use ::uuid::Uuid;
 use chrono::{Datelike, Days, NaiveDate};
-use inventory_common::{ApiError, pagination::MAX_LIMIT};
-use uuid::Uuid;
+use inventory_common::ApiError;
 
 /// The longest daily report, in days.
 pub const MAX_DAYS: u64 = 366;
@@ -50,29 +50,8 @@ fn date(raw: Option<&str>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
     .transpose()
 }
 
-/// `limit`: 1..=500, default 50.
-pub fn limit(raw: Option<&str>) -> Result<i64, ApiError> {
-    let limit = match raw {
-        None => return Ok(inventory_common::pagination::DEFAULT_LIMIT),
-        Some(r) => r
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| ApiError::field("limit", "must be an integer"))?,
-    };
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    Ok(limit)
-}
-
-/// An optional UUID.
-pub fn uuid(raw: Option<&str>, field: &str) -> Result<Option<Uuid>, ApiError> {
-    raw.map(|r| Uuid::parse_str(r.trim()).map_err(|_| ApiError::field(field, "must be a UUID")))
-        .transpose()
-}
+pub use crate::routes::stock::query::uuid;
+pub use inventory_common::pagination::parse_limit as limit;
 
 /// A cursor of two parts, `a.b`, as this API hands them out.
 pub fn cursor<A, B>(

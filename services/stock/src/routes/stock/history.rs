@@ -1,7 +1,12 @@
 //! `GET /stock/movements`: the movement history, newest first.
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db, pagination::Page};
+use inventory_common::{
+    ApiError,
+    auth::Caller,
+    db,
+    pagination::{Page, PageRequest},
+};
 use serde::Deserialize;
 
 use super::query;
@@ -74,7 +79,7 @@ pub async fn list(
     caller: Caller,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query::page(q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let filter = q.filter()?;
     let mut conn = db::conn(&state.pg).await?;
     let rows = movements::list(&mut conn, &filter, page.after, page.limit).await?;

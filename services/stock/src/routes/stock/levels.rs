@@ -1,7 +1,13 @@
 //! `GET /stock/{storeId}`: a store's stock levels, cached per page and filter.
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
+use inventory_common::{
+    ApiError,
+    auth::Caller,
+    db,
+    openapi::ProblemDoc,
+    pagination::{Page, PageRequest},
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -49,7 +55,7 @@ pub async fn list(
     q: web::Query<LevelQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let store_id = path.into_inner();
-    let page = query::page(q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let filter = LevelFilter {
         low_stock: query::flag(q.low_stock.as_deref(), "low_stock")?,
         product_id: query::uuid(q.product_id.as_deref(), "product_id")?,

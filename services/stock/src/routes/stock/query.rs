@@ -1,20 +1,8 @@
 //! Query-string values, read as text and parsed here so that a 400 names the parameter.
 
 use chrono::{DateTime, Utc};
-use inventory_common::{ApiError, pagination::PageRequest};
+use inventory_common::ApiError;
 use uuid::Uuid;
-
-/// `limit` and `cursor`.
-pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let limit = limit
-        .map(|raw| {
-            raw.trim()
-                .parse::<i64>()
-                .map_err(|_| ApiError::field("limit", "must be an integer"))
-        })
-        .transpose()?;
-    PageRequest::parse(limit, cursor)
-}
 
 /// An optional UUID.
 pub fn uuid(raw: Option<&str>, field: &str) -> Result<Option<Uuid>, ApiError> {
@@ -45,10 +33,13 @@ pub fn time(raw: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, Api
 
 #[cfg(test)]
 mod tests {
+    use inventory_common::pagination::PageRequest;
+
     use super::*;
 
     #[test]
     fn limits() {
+        let page = PageRequest::parse;
         assert!(page(Some("abc"), None).is_err());
         assert!(page(Some("1.5"), None).is_err());
         assert!(page(Some("0"), None).is_err());
