@@ -89,7 +89,7 @@ async fn the_api_explorer_tries_a_request_with_a_token() {
         .click("#operations-products-products_list .execute")
         .await;
     let status = browser
-        .text("#operations-products-products_list .live-responses-table .response-col_status")
+        .text("#operations-products-products_list .live-responses-table tbody .response-col_status")
         .await;
     assert_eq!(
         status.trim(),

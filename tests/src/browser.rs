@@ -11,7 +11,7 @@ use std::{
 use serde_json::{Value, json};
 
 /// The W3C element reference key.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f97d92bca9d";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A ChromeDriver process with one browser session; both end when this is dropped.
 pub struct Browser {
