@@ -19,9 +19,9 @@ async fn the_merged_document_describes_every_service() {
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/auth/login", "post"),
-        ("/auth/users/{id}", "patch"),
+        ("/auth/users/{user_id}", "patch"),
         ("/products", "get"),
-        ("/products/{id}", "put"),
+        ("/products/{product_id}", "put"),
         ("/stores", "post"),
         ("/stock", "post"),
         ("/stock/{id}", "get"),
