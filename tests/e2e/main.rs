@@ -10,5 +10,6 @@ mod docs;
 mod gateway;
 mod ledger;
 mod metrics;
+mod stack_config;
 mod stock;
 mod tracing;
