@@ -35,11 +35,20 @@ def rotate_files(path: pathlib.Path, keep: int) -> None:
             os.replace(src, path.with_name(f"{path.name}.{i}"))
 
 
+def drop_beyond(path: pathlib.Path, keep: int) -> None:
+    """Removes FILE.(keep+1) and later, left by an earlier run with a larger LOG_KEEP."""
+    i = keep + 1
+    while (old := path.with_name(f"{path.name}.{i}")).exists():
+        old.unlink()
+        i += 1
+
+
 class RotatingWriter:
     """Appends whole lines to a file and rotates it before it passes `max_bytes`."""
 
     def __init__(self, path: pathlib.Path, max_bytes: int, keep: int):
         self.path, self.max_bytes, self.keep = path, max_bytes, keep
+        drop_beyond(path, keep)
         self.out = open(path, "ab")
         self.size = self.out.tell()
 
@@ -95,6 +104,8 @@ def cmd_rotate(args) -> None:
 
 def cmd_watch(args) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for _, file in args.reopen or []:
+        drop_beyond(pathlib.Path(file), args.keep)
     while True:
         for pidfile, file in args.reopen or []:
             path = pathlib.Path(file)
