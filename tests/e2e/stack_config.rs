@@ -54,14 +54,20 @@ async fn refusal(url: &str) -> String {
 async fn redis_refuses_clients_without_the_password() {
     let (with_password, without) = redis_urls();
     let err = refusal(&without).await;
-    assert!(err.contains("NOAUTH"), "refused for want of a password: {err}");
+    assert!(
+        err.contains("NOAUTH"),
+        "refused for want of a password: {err}"
+    );
     let err = refusal(&without.replacen("://", "://:wrong-password@", 1)).await;
     assert!(
         err.contains("WRONGPASS") || err.contains("AuthenticationFailed"),
         "a wrong password is refused: {err}"
     );
     let mut conn = redis(&with_password).await;
-    let pong: String = redis::cmd("PING").query_async(&mut conn).await.expect("ping");
+    let pong: String = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .expect("ping");
     assert_eq!(pong, "PONG");
 }
 
@@ -103,7 +109,9 @@ fn environment(name: &str) -> Vec<String> {
 }
 
 fn has(environment: &[String], name: &str) -> bool {
-    environment.iter().any(|v| v.starts_with(&format!("{name}=")))
+    environment
+        .iter()
+        .any(|v| v.starts_with(&format!("{name}=")))
 }
 
 #[test]
@@ -159,7 +167,10 @@ fn every_port_of_the_stack_is_outside_the_ephemeral_range() {
             .expect("a port")
     };
     let mut ports = vec![
-        ("PostgreSQL".to_owned(), env("INVENTORY_PG_PORT").parse().expect("a port")),
+        (
+            "PostgreSQL".to_owned(),
+            env("INVENTORY_PG_PORT").parse().expect("a port"),
+        ),
         ("Redis".to_owned(), port_of(&env("REDIS_URL"))),
         ("gateway".to_owned(), port_of(&env("GATEWAY_URL"))),
     ];

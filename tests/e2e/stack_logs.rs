@@ -137,7 +137,11 @@ async fn logs_written_past_their_cap_keep_a_bounded_number_of_files_and_stay_sea
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    for name in auth_logs.iter().map(String::as_str).chain(["gateway-access"]) {
+    for name in auth_logs
+        .iter()
+        .map(String::as_str)
+        .chain(["gateway-access"])
+    {
         let files = files_of(&logs, name);
         let sizes: Vec<u64> = files.iter().map(|f| size(f)).collect();
         assert_eq!(
@@ -193,13 +197,12 @@ async fn logs_written_past_their_cap_keep_a_bounded_number_of_files_and_stay_sea
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
     let mut n = 0;
-    while !(seen.iter().any(|l: &String| l.starts_with("gateway-access "))
+    while !(seen
+        .iter()
+        .any(|l: &String| l.starts_with("gateway-access "))
         && seen.iter().any(|l| l.starts_with("auth-")))
     {
-        assert!(
-            Instant::now() < deadline,
-            "the follower printed {seen:?}"
-        );
+        assert!(Instant::now() < deadline, "the follower printed {seen:?}");
         // The follower starts at the end of each log: keep making requests until it reports them.
         padded_request(&api, &format!("logfollow-{run}-{n}")).await;
         n += 1;

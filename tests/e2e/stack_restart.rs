@@ -15,11 +15,20 @@ use std::{
 
 use inventory_e2e::{
     Api,
-    stack::{RestartOnDrop, alive, env, parent_of, proc_state, recorded_pid, stack_command, stack_up},
+    stack::{
+        RestartOnDrop, alive, env, parent_of, proc_state, recorded_pid, stack_command, stack_up,
+    },
 };
 
 /// What the test kills: the data stores and one instance of each service.
-const KILLED: [&str; 6] = ["postgres", "redis", "auth-1", "catalog-1", "stock-1", "ledger-1"];
+const KILLED: [&str; 6] = [
+    "postgres",
+    "redis",
+    "auth-1",
+    "catalog-1",
+    "stock-1",
+    "ledger-1",
+];
 
 /// How long `stack.sh up` may take to bring them all back.
 const RESTART_BOUND: Duration = Duration::from_secs(120);
@@ -96,7 +105,11 @@ async fn killed_and_zombie_processes_are_started_again_by_stack_up() {
     BufReader::new(parent.stdout.take().expect("stdout"))
         .read_line(&mut ready)
         .expect("the parent's answer");
-    assert_eq!(ready.trim(), "ready", "stack.sh up under the non-reaping parent");
+    assert_eq!(
+        ready.trim(),
+        "ready",
+        "stack.sh up under the non-reaping parent"
+    );
 
     let mut killed = Vec::new();
     for name in KILLED {
@@ -127,12 +140,16 @@ async fn killed_and_zombie_processes_are_started_again_by_stack_up() {
         .output()
         .expect("stack.sh status");
     let report = String::from_utf8_lossy(&status.stdout);
-    assert_eq!(status.status.code(), Some(3), "status with dead processes: {report}");
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "status with dead processes: {report}"
+    );
     for (name, pid) in &killed {
         assert!(
-            report
-                .lines()
-                .any(|l| l.contains("zombie") && l.contains(&format!(" {name} ")) && l.contains(&pid.to_string())),
+            report.lines().any(|l| l.contains("zombie")
+                && l.contains(&format!(" {name} "))
+                && l.contains(&pid.to_string())),
             "status reports {name} as a zombie: {report}"
         );
     }
@@ -141,7 +158,10 @@ async fn killed_and_zombie_processes_are_started_again_by_stack_up() {
     let started = Instant::now();
     stack_up(&state).expect("stack.sh up after the kills");
     let took = started.elapsed();
-    eprintln!("stack.sh up restarted {} processes in {took:?}", KILLED.len());
+    eprintln!(
+        "stack.sh up restarted {} processes in {took:?}",
+        KILLED.len()
+    );
     assert!(took < RESTART_BOUND, "restart took {took:?}");
     for &(name, old) in &killed {
         let pid = recorded_pid(&state, name);
