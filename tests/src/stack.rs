@@ -30,9 +30,9 @@ pub fn alive(pid: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Runs `stack.sh up` for the stack in `state_dir` with the settings it was started with (read
-/// back from its `stack.env`), which starts whatever of it is not running.
-pub fn stack_up(state_dir: &Path) -> Result<(), String> {
+/// A `stack.sh <command>` for the stack in `state_dir` with the settings it was started with (read
+/// back from its `stack.env`), run by `launcher` (a program and its arguments) when one is given.
+pub fn stack_command(state_dir: &Path, launcher: &[&str], command: &str) -> Command {
     let stack = state_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -44,9 +44,19 @@ pub fn stack_up(state_dir: &Path) -> Result<(), String> {
         .and_then(|p| p.trim().parse().ok())
         .expect("INVENTORY_AUTH_PORTS");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local/stack.sh");
-    let mut command = Command::new(script);
+    let mut command = match launcher.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(script).arg(command);
+            c
+        }
+        None => {
+            let mut c = Command::new(script);
+            c.arg(command);
+            c
+        }
+    };
     command
-        .arg("up")
         .env("STACK", stack)
         .env("STATE_DIR", state_dir)
         .env("PG_PORT", env("INVENTORY_PG_PORT"))
@@ -55,6 +65,9 @@ pub fn stack_up(state_dir: &Path) -> Result<(), String> {
         // Instance n of auth listens on SERVICE_PORT_BASE + n.
         .env("SERVICE_PORT_BASE", (first_auth_port - 1).to_string())
         .env("BIN_DIR", env("INVENTORY_BIN_DIR"))
+        .env("LOG_MAX_BYTES", env("INVENTORY_LOG_MAX_BYTES"))
+        .env("LOG_KEEP", env("INVENTORY_LOG_KEEP"))
+        .env("REDIS_MAXMEMORY", env("INVENTORY_REDIS_MAXMEMORY"))
         // Its own process group: the restarted instance must outlive this test process.
         .process_group(0);
     for svc in ["auth", "catalog", "stock", "ledger"] {
@@ -67,11 +80,40 @@ pub fn stack_up(state_dir: &Path) -> Result<(), String> {
             count.to_string(),
         );
     }
-    match command.status() {
+    command
+}
+
+/// Runs `stack.sh up` for the stack in `state_dir` with the settings it was started with, which
+/// starts whatever of it is not running (or does not answer).
+pub fn stack_up(state_dir: &Path) -> Result<(), String> {
+    match stack_command(state_dir, &[], "up").status() {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(format!("stack.sh up failed: {status}")),
         Err(e) => Err(format!("cannot run stack.sh: {e}")),
     }
+}
+
+/// The state letter of process `pid` in `/proc/<pid>/stat` (`R`, `S`, `Z` for a zombie, ...), or
+/// `None` when there is no such process.
+pub fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may itself contain spaces and parentheses.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The parent of process `pid`.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+}
+
+/// The PID recorded for the stack's process `name` (`redis`, `stock-1`, ...).
+pub fn recorded_pid(state_dir: &Path, name: &str) -> u32 {
+    std::fs::read_to_string(state_dir.join(format!("pids/{name}.pid")))
+        .unwrap_or_else(|e| panic!("pid file of {name}: {e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid of {name}: {e}"))
 }
 
 /// Restarts the stack's missing instance when dropped, so the stack is left as it was found even
@@ -88,6 +130,11 @@ impl RestartOnDrop {
             state_dir,
             done: false,
         }
+    }
+
+    /// Leaves the stack as it is (the test restored it itself).
+    pub fn disarm(mut self) {
+        self.done = true;
     }
 
     /// Restarts what is missing now (and not again on drop).
