@@ -176,5 +176,5 @@ pub async fn day_differences(
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?;
-    Ok((rows.first().map_or(0, |r| r.total), rows))
+    Ok((rows.iter().next().map_or(0, |r| r.total), rows))
 }
