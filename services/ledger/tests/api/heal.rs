@@ -9,7 +9,7 @@ use std::{
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
-use inventory_events::StockEvent;
+use inventory_events::{MovementType, StockEvent};
 use inventory_ledger::{
     config::{Config, HealSettings},
     heal::Healer,
@@ -226,7 +226,20 @@ async fn reconcile_finds_a_day_difference_that_the_levels_do_not_show() {
 #[tokio::test]
 async fn a_rebuild_equals_the_incremental_projection_and_changes_nothing_twice() {
     let mut ledger = Ledger::new().await;
-    let history = History::generate(2, 5, 30);
+    let mut history = History::generate(2, 5, 30);
+    // A reorder-level change (no movement: keyed by its event) makes the last level low.
+    let last = history.events.last().cloned().expect("events");
+    history.events.push(StockEvent {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        movement_id: String::new(),
+        movement_type: MovementType::ReorderLevelSet as i32,
+        quantity: 0,
+        delta: 0,
+        level_version: last.level_version + 1,
+        reorder_level: 1_000,
+        occurred_at_micros: last.occurred_at_micros + 1,
+        ..last
+    });
     record(&mut ledger.conn().await, &history.events).await;
     ledger.publish(&history.events).await;
     let worker = ledger.spawn(settings("incremental"));
