@@ -95,9 +95,9 @@ impl Healer {
             .await
             .map_err(|e| HealError::Pool(e.to_string()))?;
         let found = gaps(&mut conn, since, cut).await?;
-        let oldest_age = found
-            .oldest
-            .map_or(0.0, |at| (now - at).num_milliseconds().max(0) as f64 / 1_000.0);
+        let oldest_age = found.oldest.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1_000.0
+        });
         metrics::gaps(found.overdue, oldest_age);
         if found.overdue == 0 {
             return Ok(0);

@@ -211,7 +211,12 @@ async fn reconcile_finds_a_day_difference_that_the_levels_do_not_show() {
     assert_eq!(report.day_difference_count, 1, "{report:?}");
     let day = &report.day_differences[0];
     assert_eq!(
-        (day.movements_out, day.movements_net, day.ledger_out, day.ledger_net),
+        (
+            day.movements_out,
+            day.movements_net,
+            day.ledger_out,
+            day.ledger_net
+        ),
         (4, -4, 0, 0)
     );
     assert!(!report.in_sync);
@@ -272,7 +277,10 @@ async fn a_rebuild_equals_the_incremental_projection_and_changes_nothing_twice()
     assert_complete(&ledger, &history).await;
 
     let second = rebuild(&mut conn).await;
-    assert!(!second.any(), "a second rebuild changes nothing: {second:?}");
+    assert!(
+        !second.any(),
+        "a second rebuild changes nothing: {second:?}"
+    );
     assert_eq!(
         count(
             &mut conn,
