@@ -309,3 +309,50 @@ async fn closes_a_gap_of_10000_movements() {
     assert_eq!(backfilled, 10_000);
     assert_complete(&ledger, &history).await;
 }
+
+#[tokio::test]
+async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
+    let mut ledger = Ledger::new().await;
+    let (store, product) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let stock_in = event(store, product, 8, 8, 1, 0, DAY0);
+    let reorder = StockEvent {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        movement_id: String::new(),
+        movement_type: MovementType::ReorderLevelSet as i32,
+        quantity: 0,
+        delta: 0,
+        level_version: 2,
+        reorder_level: 10,
+        occurred_at_micros: DAY0 + 1,
+        ..stock_in.clone()
+    };
+    record(&mut ledger.conn().await, &[stock_in.clone(), reorder]).await;
+    // The threshold change is lost with Redis's data; no movement is missing.
+    ledger.publish(&[stock_in]).await;
+    let worker = ledger.spawn(settings("reorder"));
+    ledger.drained().await;
+    worker.stop().await;
+
+    let healer = healer(&ledger);
+    assert_eq!(healer.close_gaps().await.expect("gaps"), 0);
+    assert!(
+        healer.reconcile(false).await.expect("reconcile"),
+        "the level's reorder level differs"
+    );
+    assert!(ledger.projections().await.open_alerts.is_empty());
+    assert!(healer.reconcile(true).await.expect("repair"));
+    let projections = ledger.projections().await;
+    assert_eq!(
+        (
+            projections.levels[0].reorder_level,
+            projections.levels[0].version
+        ),
+        (10, 2)
+    );
+    assert_eq!(
+        projections.open_alerts.len(),
+        1,
+        "8 <= 10: the level is low"
+    );
+    assert!(!healer.reconcile(false).await.expect("in sync"));
+}
