@@ -131,6 +131,17 @@ pg_home() {
     fi
 }
 
+# Where backups go (deploy/local/backup.sh) and PostgreSQL archives its WAL: BACKUP_DIR, or the state
+# folder's backups/ (reachable by the postgres user). Prints the folder.
+backup_root() {
+    local dir="${BACKUP_DIR:-}"
+    [ -n "$dir" ] || dir="$(reachable_dir backups postgres)"
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    echo "$dir"
+}
+
 start_postgres() {
     pg_home
     mkdir -p "$PG_RUN"
@@ -154,8 +165,17 @@ start_postgres() {
             echo "shared_buffers = 256MB"
             echo "log_min_duration_statement = 1000"
             if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
+            # WAL archiving for point-in-time restores (deploy/local/backup.sh): each finished segment,
+            # and one at least every minute, is copied into the archive that `wal-archive` points at.
+            echo "archive_mode = on"
+            echo "archive_timeout = 60"
+            echo "archive_command = 'f=\"$PG_HOME/wal-archive/%f\"; if [ -f \"\$f\" ]; then cmp -s %p \"\$f\"; else cp %p \"\$f.part\" && sync \"\$f.part\" && mv \"\$f.part\" \"\$f\"; fi'"
         } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
     fi
+    local archive; archive="$(backup_root)/wal"
+    mkdir -p "$archive"
+    [ "$(id -u)" = 0 ] && chown postgres "$archive"
+    ln -sfn "$archive" "$PG_HOME/wal-archive"
     local pid; pid="$(pid_of "$PG_DATA/postmaster.pid")"
     if alive "$pid"; then log "PostgreSQL already running (pid $pid)"; return; fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
@@ -393,7 +413,7 @@ cmd_down() {
 cmd_clean() {
     cmd_down
     local link
-    for link in "$STATE_DIR/pg" "$STATE_DIR/nginx"; do
+    for link in "$STATE_DIR/pg" "$STATE_DIR/nginx" "$STATE_DIR/backups"; do
         if [ -L "$link" ]; then rm -rf "$(readlink -f "$link")"; fi
     done
     rm -rf "$STATE_DIR"
@@ -414,6 +434,9 @@ cmd_logs() {
     ls -1 "$LOGS" 2>/dev/null | sed 's/^/  /'
     echo "Follow them all: tail -F $LOGS/*.log"
 }
+
+# deploy/local/backup.sh sources this file for its functions.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
     up) cmd_up ;;

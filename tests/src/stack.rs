@@ -33,6 +33,12 @@ pub fn alive(pid: &str) -> bool {
 /// Runs `stack.sh up` for the stack in `state_dir` with the settings it was started with (read
 /// back from its `stack.env`), which starts whatever of it is not running.
 pub fn stack_up(state_dir: &Path) -> Result<(), String> {
+    run_script(state_dir, "stack.sh", &["up"])
+}
+
+/// Runs `deploy/local/<script> <args>` for the stack in `state_dir` with the settings it was started
+/// with (read back from its `stack.env`).
+pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), String> {
     let stack = state_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -43,10 +49,10 @@ pub fn stack_up(state_dir: &Path) -> Result<(), String> {
         .next()
         .and_then(|p| p.trim().parse().ok())
         .expect("INVENTORY_AUTH_PORTS");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local/stack.sh");
-    let mut command = Command::new(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local").join(script);
+    let mut command = Command::new(path);
     command
-        .arg("up")
+        .args(args)
         .env("STACK", stack)
         .env("STATE_DIR", state_dir)
         .env("PG_PORT", env("INVENTORY_PG_PORT"))
@@ -69,8 +75,8 @@ pub fn stack_up(state_dir: &Path) -> Result<(), String> {
     }
     match command.status() {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("stack.sh up failed: {status}")),
-        Err(e) => Err(format!("cannot run stack.sh: {e}")),
+        Ok(status) => Err(format!("{script} {} failed: {status}", args.join(" "))),
+        Err(e) => Err(format!("cannot run {script}: {e}")),
     }
 }
 
