@@ -44,6 +44,9 @@ prepare() {
     flock -n 9 || die "another backup or restore of the $STACK stack is running"
 }
 
+# Runs "$@" without the lock's descriptor, so that the processes it starts do not hold the lock.
+unlocked() { "$@" 9>&-; }
+
 # The base backups, oldest first (ids are UTC times, so they sort by name).
 backup_ids() {
     local f id
@@ -173,7 +176,8 @@ rebuild_ledger() {
     log "rebuilding the ledger from stock_movements (inventory-ledger rebuild)"
     (
         export DATABASE_URL; DATABASE_URL="$(ROLE_URL ledger)"
-        export REDIS_URL; REDIS_URL="$(redis_url REDIS_URL)"
+        export REDIS_URL REDIS_STREAM_URL; REDIS_URL="$(redis_url REDIS_URL)"
+        REDIS_STREAM_URL="$(redis_url REDIS_STREAM_URL "$REDIS_URL")"
         export INVENTORY_INSTANCE=ledger-rebuild
         exec "$BIN_DIR/inventory-ledger" rebuild
     ) >>"$LOGS/ledger-rebuild.log" 2>&1 || die "inventory-ledger rebuild failed (see $LOGS/ledger-rebuild.log)"
@@ -218,7 +222,7 @@ cmd_restore() {
     stop_services
     if ! pg_running && [ -f "$PG_DATA/PG_VERSION" ]; then
         log "starting PostgreSQL to archive its last WAL"
-        (start_postgres) || log "warning: PostgreSQL does not start: restoring what the WAL archive holds"
+        (unlocked start_postgres) || log "warning: PostgreSQL does not start: restoring what the WAL archive holds"
     fi
     if pg_running; then
         # A last commit: every target before it has a commit after it to stop at.
@@ -255,16 +259,16 @@ cmd_restore() {
     chmod 700 "$PG_DATA"
     [ "$(id -u)" = 0 ] && chown -R postgres: "$PG_DATA"
     log "replaying the WAL archive"
-    start_postgres
+    unlocked start_postgres
     wait_promoted
     # Only read when recovering; gone so that nothing recovers from it by mistake later.
     rm -f "$PG_DATA/restore.conf"
     log "PostgreSQL is at ${target:-the latest state} ($((SECONDS - t0)) s so far)"
 
-    start_redis
+    unlocked start_redis
     forget_derived_redis_state
     rebuild_ledger
-    cmd_up
+    unlocked cmd_up
     trap - EXIT
     if [ -n "$RESTORE_ASIDE" ]; then
         if [ "$archived_all" = 1 ]; then
