@@ -303,7 +303,7 @@ render_nginx() {
 publish_docs() {
     local html="$NGINX_DIR/html" sources=() svc url
     mkdir -p "$html"
-    cp "$ROOT/deploy/nginx/docs/docs.html" "$ROOT/deploy/nginx/docs/docs.js" "$html/"
+    cp -R "$ROOT/deploy/nginx/docs/." "$html/"
     for svc in auth catalog stock; do
         url="http://127.0.0.1:$(service_port "$svc" 1)/openapi.json"
         if curl -fs -o /dev/null "$url"; then sources+=("$url"); else log "warning: $svc serves no OpenAPI document"; fi
@@ -343,6 +343,7 @@ write_env_file() {
         echo "INVENTORY_ADMIN_PASSWORD=$ADMIN_PASSWORD"
         echo "INVENTORY_STATE_DIR=$STATE_DIR"
         echo "INVENTORY_BIN_DIR=$BIN_DIR"
+        [ "$PROMETHEUS" = 1 ] && echo "PROMETHEUS_URL=http://127.0.0.1:$(prometheus_port)"
         for svc in auth catalog stock ledger; do
             local ports="" n
             for n in $(seq 1 "$(instances_of "$svc")"); do ports="$ports${ports:+,}$(service_port "$svc" "$n")"; done
@@ -351,6 +352,10 @@ write_env_file() {
     } >"$ENV_FILE"
     chmod 600 "$ENV_FILE"
 }
+
+# --- monitoring (Prometheus and the Redis and PostgreSQL exporters) ---------------------------
+# shellcheck source=deploy/local/monitoring.sh
+. "$ROOT/deploy/local/monitoring.sh"
 
 # --- commands ---------------------------------------------------------------------------------
 cmd_up() {
@@ -372,6 +377,8 @@ cmd_up() {
     done
     start_gateway
     wait_ready "http://127.0.0.1:$GATEWAY_PORT/auth/jwks.json" gateway
+    start_monitoring
+    wait_monitoring_ready
     write_env_file
     cat >&2 <<MSG
 
@@ -379,6 +386,7 @@ cmd_up() {
   Log in:  curl -s -X POST http://127.0.0.1:$GATEWAY_PORT/auth/login -H 'Content-Type: application/json' \\
              -d '{"username":"$ADMIN_USERNAME","password":"$ADMIN_PASSWORD"}'
   Logs:    $LOGS        Stop: make down
+  Metrics: $([ "$PROMETHEUS" = 1 ] && echo "Prometheus on http://127.0.0.1:$(prometheus_port) (alerts: /alerts)" || echo "PROMETHEUS=0: not started")
 
 MSG
 }

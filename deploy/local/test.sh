@@ -29,10 +29,10 @@ started=$(date +%s)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # The docs page is checked in a real headless browser.
-if ! command -v chromium >/dev/null; then
-    echo "==> installing Debian's chromium (for the docs page test)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "==> installing Debian's chromium and chromium-driver (for the API explorer test)"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 fi
 # schemathesis (from PyPI) fuzzes the gateway against its OpenAPI document; kept in a reusable venv.
 ST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/inventory/schemathesis"
@@ -87,6 +87,11 @@ set +a
 
 echo "==> checking the committed diesel schema against the migrations"
 "$ROOT/deploy/local/schema.sh" check
+
+echo "==> checking the alert rules (promtool) and the cluster's copy of them"
+promtool check rules deploy/prometheus/rules.yml
+promtool test rules deploy/prometheus/rules_test.yml
+python3 deploy/prometheus/render_k8s.py --check
 
 echo "==> running the tests"
 cargo test --workspace --no-fail-fast --lib --bins --tests -- --test-threads="${TEST_THREADS:-8}" 2>&1 | tee "$RESULTS"

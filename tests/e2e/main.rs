@@ -10,5 +10,6 @@ mod docs;
 mod gateway;
 mod ledger;
 mod metrics;
+mod monitoring;
 mod stock;
 mod tracing;

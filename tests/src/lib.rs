@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
+pub mod browser;
 pub mod stack;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
