@@ -136,19 +136,14 @@ cmd_list() {
     echo "WAL archive: $WAL ($(find "$WAL" -maxdepth 1 -type f | wc -l) files, $(du -sh "$WAL" | cut -f1))"
 }
 
-# Stops the services (not the gateway, Redis or PostgreSQL), by PID.
+# Stops every instance of the services, by PID. The gateway stays up and answers 503 meanwhile.
 stop_services() {
-    local f name
-    for f in "$PIDS"/*.pid; do
-        [ -e "$f" ] || continue
-        name="$(basename "$f" .pid)"
-        case "$name" in nginx | redis | postgres) continue ;; esac
-        stop_pid "$name" "$(pid_of "$f")" &
+    local f
+    for f in "$PIDS"/{auth,catalog,stock,ledger}-*.pid; do
+        [ -e "$f" ] && stop_pid "$(basename "$f" .pid)" "$(pid_of "$f")" &
     done
     wait
-    for f in "$PIDS"/*.pid; do
-        case "$(basename "$f" .pid)" in nginx | redis | postgres) ;; *) rm -f "$f" ;; esac
-    done
+    rm -f "$PIDS"/{auth,catalog,stock,ledger}-*.pid
 }
 
 redis_url() {
@@ -197,8 +192,10 @@ RESTORE_ASIDE=""
 restore_failed() {
     local code=$?
     [ "$code" = 0 ] && return
-    log "the restore failed; the last lines of $LOGS/postgres.log:"
-    tail -n 12 "$LOGS/postgres.log" >&2 || true
+    local pg_log
+    pg_log="$(ls -t "$PG_RUN"/log/*.log "$PG_RUN/postgres.log" 2>/dev/null | head -n1)"
+    log "the restore failed; the last lines of PostgreSQL's log ($pg_log):"
+    tail -n 12 "$pg_log" >&2 || true
     [ -n "$RESTORE_ASIDE" ] && log "the data from before the restore is untouched in $RESTORE_ASIDE:" \
         "to go back to it, stop PostgreSQL, move $PG_DATA away and $RESTORE_ASIDE to $PG_DATA, then stack.sh up"
     exit "$code"
