@@ -161,6 +161,10 @@ pub struct ServiceConfig {
     pub db_pool_timeout: Duration,
     /// `REDIS_URL`.
     pub redis_url: String,
+    /// `REDIS_STREAM_URL`: the Redis holding the stock event stream (the outbox relay publishes to
+    /// it, the ledger consumes it); default `REDIS_URL`. A deployment can keep the stream on a Redis
+    /// that never evicts while caches and limiters use another. `None`: the stream is on `REDIS_URL`.
+    pub redis_stream_url: Option<String>,
     /// `INVENTORY_REDIS_POOL_SIZE`.
     pub redis_pool_size: u32,
     /// `INVENTORY_REDIS_TIMEOUT_MS`: a Redis call slower than this is treated as an outage.
@@ -198,6 +202,9 @@ impl ServiceConfig {
                 2_000u64,
             )?),
             redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
+            redis_stream_url: std::env::var("REDIS_STREAM_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty()),
             redis_pool_size: positive("INVENTORY_REDIS_POOL_SIZE", 16u32)?,
             redis_timeout: Duration::from_millis(positive("INVENTORY_REDIS_TIMEOUT_MS", 250u64)?),
             rate_limit_per_second: positive("INVENTORY_RATE_LIMIT_PER_SECOND", 100u32)?,
@@ -212,6 +219,11 @@ impl ServiceConfig {
             jwt_issuer: var_or("INVENTORY_JWT_ISSUER", "inventory-auth".to_owned())?,
             jwt_audience: var_or("INVENTORY_JWT_AUDIENCE", "inventory".to_owned())?,
         })
+    }
+
+    /// The URL of the Redis holding the event stream (`REDIS_STREAM_URL`, else `REDIS_URL`).
+    pub fn stream_url(&self) -> &str {
+        self.redis_stream_url.as_deref().unwrap_or(&self.redis_url)
     }
 
     /// `name` with the Redis key prefix.

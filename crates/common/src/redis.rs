@@ -23,3 +23,19 @@ pub fn build_redis_pool(
         .test_on_check_out(true)
         .build_unchecked(manager))
 }
+
+/// The pool for the event stream: `default` when `REDIS_STREAM_URL` is `REDIS_URL`, else a pool of
+/// the same size and timeout on the stream's own Redis.
+pub fn stream_pool(
+    config: &crate::config::ServiceConfig,
+    default: &RedisPool,
+) -> Result<RedisPool, redis::RedisError> {
+    if config.stream_url() == config.redis_url {
+        return Ok(default.clone());
+    }
+    build_redis_pool(
+        config.stream_url(),
+        config.redis_pool_size,
+        config.redis_timeout,
+    )
+}

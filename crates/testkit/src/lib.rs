@@ -89,6 +89,7 @@ pub fn service_config(service: &str, db: &TestDb) -> ServiceConfig {
         db_pool_size: 8,
         db_pool_timeout: Duration::from_secs(5),
         redis_url: redis_url(),
+        redis_stream_url: None,
         redis_pool_size: 4,
         redis_timeout: Duration::from_millis(500),
         rate_limit_per_second: 10_000,

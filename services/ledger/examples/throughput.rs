@@ -33,6 +33,7 @@ async fn main() {
             block: Duration::from_millis(100),
             ..WorkerSettings::with_consumer("throughput")
         },
+        heal: Default::default(),
     };
     let ctx = ServiceContext::without_auth("ledger", config.service.clone()).unwrap();
     ensure_group(&ctx).await;

@@ -17,6 +17,71 @@ pub const MAX_BATCH_SIZE: usize = 5_000;
 pub struct Config {
     pub service: ServiceConfig,
     pub worker: WorkerSettings,
+    pub heal: HealSettings,
+}
+
+/// How the worker finds and closes gaps, reconciles, and judges its own readiness.
+#[derive(Debug, Clone)]
+pub struct HealSettings {
+    /// `INVENTORY_LEDGER_GAP_CHECK_MS`: how often recent movements are checked for missing entries.
+    pub gap_check: Duration,
+    /// `INVENTORY_LEDGER_BACKFILL_AFTER_MS`: a movement without an entry for this long is taken from
+    /// `stock_movements` (younger ones are most likely still on their way through the stream).
+    pub backfill_after: Duration,
+    /// `INVENTORY_LEDGER_GAP_WINDOW_SECS`: how far back the frequent check looks (older gaps are
+    /// closed by the periodic reconciliation).
+    pub gap_window: Duration,
+    /// `INVENTORY_LEDGER_RECONCILE_INTERVAL_SECS`: how often the full reconciliation (and repair) runs.
+    pub reconcile_interval: Duration,
+    /// `INVENTORY_LEDGER_STALL_SECS`: a backlog that has not moved for this long makes `/readyz` 503.
+    pub stall_after: Duration,
+}
+
+impl Default for HealSettings {
+    fn default() -> Self {
+        Self {
+            gap_check: Duration::from_millis(5_000),
+            backfill_after: Duration::from_millis(10_000),
+            gap_window: Duration::from_secs(3_600),
+            reconcile_interval: Duration::from_secs(60),
+            stall_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl HealSettings {
+    /// Reads the settings from the environment, with their defaults; zero durations are refused.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let ms = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+            let value: u64 = var_or(name, default.as_millis() as u64)?;
+            nonzero(name, Duration::from_millis(value))
+        };
+        let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+            let value: u64 = var_or(name, default.as_secs())?;
+            nonzero(name, Duration::from_secs(value))
+        };
+        Ok(Self {
+            gap_check: ms("INVENTORY_LEDGER_GAP_CHECK_MS", d.gap_check)?,
+            backfill_after: ms("INVENTORY_LEDGER_BACKFILL_AFTER_MS", d.backfill_after)?,
+            gap_window: secs("INVENTORY_LEDGER_GAP_WINDOW_SECS", d.gap_window)?,
+            reconcile_interval: secs(
+                "INVENTORY_LEDGER_RECONCILE_INTERVAL_SECS",
+                d.reconcile_interval,
+            )?,
+            stall_after: secs("INVENTORY_LEDGER_STALL_SECS", d.stall_after)?,
+        })
+    }
+}
+
+fn nonzero(name: &str, value: Duration) -> Result<Duration, ConfigError> {
+    if value.is_zero() {
+        return Err(ConfigError::Invalid {
+            name: name.to_owned(),
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    Ok(value)
 }
 
 /// How the consumer loop reads, reclaims and gives up on stream entries.
@@ -40,6 +105,7 @@ impl Config {
         Ok(Self {
             service: ServiceConfig::from_env()?,
             worker: WorkerSettings::from_env()?,
+            heal: HealSettings::from_env()?,
         })
     }
 }

@@ -1,5 +1,6 @@
-//! `inventory-ledger`: the ledger worker (see the README for its configuration), or
-//! `inventory-ledger reconcile` to compare the ledger with the stock levels once.
+//! `inventory-ledger`: the ledger worker (see the README for its configuration);
+//! `inventory-ledger reconcile [--repair]` compares the ledger with the stock tables once (and
+//! repairs it); `inventory-ledger rebuild` re-derives every projection from the stock tables.
 
 use std::process::ExitCode;
 
@@ -15,11 +16,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match std::env::args().nth(1).as_deref() {
-        None => serve(config).await,
-        Some("reconcile") => reconcile::command(config).await,
-        Some(other) => {
-            eprintln!("unknown command `{other}`; usage: inventory-ledger [reconcile]");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] => serve(config).await,
+        ["reconcile"] => reconcile::command(config, false).await,
+        ["reconcile", "--repair"] => reconcile::command(config, true).await,
+        ["rebuild"] => reconcile::rebuild(config).await,
+        _ => {
+            eprintln!(
+                "unknown command `{}`; usage: inventory-ledger [reconcile [--repair] | rebuild]",
+                args.join(" ")
+            );
             ExitCode::from(2)
         }
     }

@@ -5,7 +5,11 @@ use std::time::Duration;
 use inventory_common::redis::RedisPool;
 use tokio::sync::watch;
 
-use crate::stream::{StreamKeys, backlog};
+use crate::{
+    health::Health,
+    models::heal::Repaired,
+    stream::{StreamKeys, backlog},
+};
 
 /// How often the backlog gauges are refreshed.
 pub const BACKLOG_INTERVAL: Duration = Duration::from_secs(5);
@@ -42,13 +46,60 @@ pub fn alert(opened: bool) {
     metrics::counter!("ledger_alerts_total", "state" => state).increment(1);
 }
 
+/// The last gap check: movements past the backfill cut-off without an entry (`ledger_gap_movements`)
+/// and the age of the oldest movement without one (`ledger_oldest_unapplied_seconds`, 0 if none).
+pub fn gaps(overdue: i64, oldest_age_seconds: f64) {
+    metrics::gauge!("ledger_gap_movements").set(overdue as f64);
+    metrics::gauge!("ledger_oldest_unapplied_seconds").set(oldest_age_seconds);
+}
+
+/// Entries taken from `stock_movements` because the stream did not deliver them.
+pub fn backfilled(count: usize) {
+    metrics::counter!("ledger_backfilled_entries_total").increment(count as u64);
+}
+
+/// A reconciliation found `differences` (0: in sync).
+pub fn reconciled(differences: i64) {
+    metrics::counter!("ledger_reconcile_runs_total").increment(1);
+    metrics::gauge!("ledger_reconcile_differences").set(differences as f64);
+    if differences > 0 {
+        metrics::counter!("ledger_reconcile_differences_total").increment(differences as u64);
+    }
+}
+
+/// Rows a repair or rebuild changed, by kind.
+pub fn repaired(r: &Repaired) {
+    for (kind, n) in [
+        ("backfilled", r.backfilled),
+        ("orphan_deleted", r.orphans_deleted),
+        ("entry_corrected", r.entries_corrected),
+        ("daily", r.daily_rows),
+        ("level", r.levels),
+        ("alert", r.alerts),
+    ] {
+        metrics::counter!("ledger_repaired_rows_total", "kind" => kind).increment(n as u64);
+    }
+}
+
+/// The consumer group (and maybe the stream) was missing and has been recreated.
+pub fn group_recreated() {
+    metrics::counter!("ledger_group_recreated_total").increment(1);
+}
+
 /// Refreshes `ledger_pending`, `ledger_lag`, `ledger_queue_depth` (pending + lag, what the worker is
 /// scaled on) and `ledger_dlq_length` every [`BACKLOG_INTERVAL`] until shutdown.
-pub async fn poll_backlog(redis: RedisPool, keys: StreamKeys, mut shutdown: watch::Receiver<bool>) {
+/// The depth is also reported to `health` (a backlog that does not move makes the worker unready).
+pub async fn poll_backlog(
+    redis: RedisPool,
+    keys: StreamKeys,
+    health: Health,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         match redis.get().await {
             Ok(mut conn) => match backlog(&mut conn, &keys).await {
                 Ok(b) => {
+                    health.backlog(b.pending + b.lag);
                     metrics::gauge!("ledger_pending").set(b.pending as f64);
                     metrics::gauge!("ledger_lag").set(b.lag as f64);
                     metrics::gauge!("ledger_queue_depth").set((b.pending + b.lag) as f64);

@@ -1,16 +1,21 @@
-//! Builds the worker process: the consumer group, the consumer loop, the backlog metrics and the
-//! small HTTP port (`/healthz`, `/readyz`, `/metrics`, `/reconcile`).
+//! Builds the worker process: the consumer group, the consumer loop, the healer, the backlog metrics
+//! and the small HTTP port (`/healthz`, `/readyz`, `/metrics`, `/reconcile`).
 
 use std::{sync::Arc, time::Duration};
 
-use actix_web::{dev::ServerHandle, web};
-use inventory_common::web::{ServiceContext, StartupError};
-use tokio::{sync::watch, task::JoinHandle};
+use actix_web::{HttpResponse, dev::ServerHandle, web};
+use inventory_common::web::{ServiceContext, StartupError, check_pg, check_redis};
+use tokio::{
+    sync::{Notify, watch},
+    task::JoinHandle,
+};
 
 use crate::{
     config::{Config, GROUP, STREAM},
+    heal::Healer,
+    health::Health,
     metrics, reconcile,
-    stream::StreamKeys,
+    stream::{StreamKeys, create_group},
     worker::Worker,
 };
 
@@ -21,23 +26,15 @@ pub async fn ensure_group(ctx: &ServiceContext) {
     loop {
         let attempt = async {
             let mut conn = ctx.redis.get().await.map_err(|e| e.to_string())?;
-            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(&stream)
-                .arg(GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut *conn)
-                .await;
-            match created {
-                Ok(()) => Ok(true),
-                Err(e) if e.code() == Some("BUSYGROUP") => Ok(false),
-                Err(e) => Err(e.to_string()),
-            }
+            create_group(&mut *conn, &stream)
+                .await
+                .map_err(|e| e.to_string())
         };
         match attempt.await {
-            Ok(true) => return tracing::info!(stream, group = GROUP, "created the consumer group"),
-            Ok(false) => return,
+            Ok(Some(start)) => {
+                return tracing::info!(stream, group = GROUP, start, "created the consumer group");
+            }
+            Ok(None) => return,
             Err(e) => tracing::warn!(error = %e, "cannot create the consumer group yet; retrying"),
         }
         tokio::time::sleep(delay).await;
@@ -70,28 +67,54 @@ impl Stopper {
     }
 }
 
-/// Creates the group, starts the consumer loop and the backlog poller, and binds the HTTP port.
+/// Creates the group, starts the consumer loop, the healer and the backlog poller, and binds the
+/// HTTP port. All of the worker's Redis traffic is the stream's: it uses `REDIS_STREAM_URL`.
 pub async fn build(config: Config) -> Result<Application, StartupError> {
-    let ctx = ServiceContext::without_auth("ledger", config.service.clone())?;
+    let mut service = config.service.clone();
+    service.redis_url = config.service.stream_url().to_owned();
+    let ctx = ServiceContext::without_auth("ledger", service)?;
     ensure_group(&ctx).await;
     let keys = StreamKeys::new(&config.service);
-    let client = redis::Client::open(config.service.redis_url.as_str())?;
+    let client = redis::Client::open(ctx.config.redis_url.as_str())?;
     let (shutdown, stopping) = watch::channel(false);
+    let health = Health::new(config.heal.stall_after);
+    let lost = Arc::new(Notify::new());
     let worker = Worker::new(
         config.worker.clone(),
         ctx.pg.clone(),
         client,
         keys.clone(),
         stopping.clone(),
-    );
+    )
+    .reporting(health.clone(), lost.clone());
+    let healer = Healer {
+        pg: ctx.pg.clone(),
+        settings: config.heal.clone(),
+        health: health.clone(),
+        lost,
+    };
     let pg = web::Data::new(ctx.pg.clone());
+    let readiness = web::Data::new(Readiness {
+        pg: ctx.pg.clone(),
+        redis: ctx.redis.clone(),
+        health: health.clone(),
+    });
     let server = inventory_common::web::serve(&ctx, move |cfg| {
+        // Registered before the shared operator routes, so this `/readyz` is the one served.
         cfg.app_data(pg.clone())
+            .app_data(readiness.clone())
+            .route("/readyz", web::get().to(readyz))
             .route("/reconcile", web::get().to(reconcile::endpoint));
     })?;
     let tasks = vec![
         tokio::spawn(worker.run()),
-        tokio::spawn(metrics::poll_backlog(ctx.redis.clone(), keys, stopping)),
+        tokio::spawn(healer.run(stopping.clone())),
+        tokio::spawn(metrics::poll_backlog(
+            ctx.redis.clone(),
+            keys,
+            health,
+            stopping,
+        )),
     ];
     Ok(Application {
         port: server.port,
@@ -103,6 +126,36 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         tasks,
         drain_timeout: config.service.shutdown_timeout,
     })
+}
+
+/// What the worker's `/readyz` checks: its database and stream Redis answer, and it can make
+/// progress (no persistent error, the backlog moves).
+struct Readiness {
+    pg: inventory_common::db::PgPool,
+    redis: inventory_common::redis::RedisPool,
+    health: Health,
+}
+
+async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
+    let (pg, redis) = tokio::join!(check_pg(&r.pg), check_redis(&r.redis));
+    let mut problems = r.health.problems();
+    for (name, check) in [("postgres", &pg), ("redis", &redis)] {
+        if let Err(e) = check {
+            problems.push(format!("{name}: {e}"));
+        }
+    }
+    if problems.is_empty() {
+        return HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "service": "ledger" }));
+    }
+    HttpResponse::ServiceUnavailable()
+        .content_type("application/problem+json")
+        .json(serde_json::json!({
+            "type": "https://inventory.dev/problems/not-ready",
+            "title": "Service not ready",
+            "status": 503,
+            "detail": problems.join("; "),
+            "problems": problems,
+        }))
 }
 
 impl Application {

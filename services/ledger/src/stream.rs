@@ -19,6 +19,34 @@ use crate::{
     models::ledger::AlertChange,
 };
 
+/// A stream at most this long is read again from its start when its group has to be recreated (it
+/// was just recreated itself, or is short): duplicates change nothing. A longer one is read from its
+/// end, and what the group had not read yet is backfilled from `stock_movements` by the healer.
+pub const REREAD_LIMIT: usize = 10_000;
+
+/// Creates the `ledger` group on `stream` (and the stream if missing). `Some(start)` when it was
+/// created (from `0` or `$`, see [`REREAD_LIMIT`]), `None` when it existed.
+pub async fn create_group(
+    conn: &mut impl redis::aio::ConnectionLike,
+    stream: &str,
+) -> RedisResult<Option<&'static str>> {
+    let len: usize = redis::cmd("XLEN").arg(stream).query_async(conn).await?;
+    let start = if len <= REREAD_LIMIT { "0" } else { "$" };
+    let created: RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(stream)
+        .arg(GROUP)
+        .arg(start)
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Ok(()) => Ok(Some(start)),
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The alerts stream keeps about this many entries.
 const ALERTS_MAXLEN: usize = 100_000;
 
@@ -75,6 +103,11 @@ impl Consumer {
             keys,
             name: name.to_owned(),
         })
+    }
+
+    /// Creates the group if it is missing (see [`create_group`]).
+    pub async fn create_group(&mut self) -> RedisResult<Option<&'static str>> {
+        create_group(&mut self.conn, &self.keys.events).await
     }
 
     /// The consumer's name in the group.

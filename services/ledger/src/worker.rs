@@ -3,17 +3,19 @@
 
 use std::{
     collections::HashMap,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use inventory_common::db::PgPool;
 use redis::streams::StreamId;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::{
     config::WorkerSettings,
     event::LedgerEvent,
+    health::{Health, Part},
     metrics,
     models::ledger::{self, Applied, ApplyError},
     stream::{Consumer, StreamKeys},
@@ -39,6 +41,9 @@ pub struct Worker {
     /// Where re-reading this consumer's own pending entries continues; `None` once done.
     own_pending: Option<String>,
     last_claim: Option<Instant>,
+    health: Health,
+    /// Notified after the group had to be recreated (the healer reconciles soon after).
+    lost: Arc<Notify>,
 }
 
 /// A decoded entry waiting to be applied.
@@ -67,7 +72,16 @@ impl Worker {
             shutdown,
             own_pending: Some("0".into()),
             last_claim: None,
+            health: Health::new(Duration::from_secs(60)),
+            lost: Arc::new(Notify::new()),
         }
+    }
+
+    /// Reports to `health`, and notifies `lost` when the consumer group had to be recreated.
+    pub fn reporting(mut self, health: Health, lost: Arc<Notify>) -> Self {
+        self.health = health;
+        self.lost = lost;
+        self
     }
 
     /// Runs until shutdown. Errors are logged and retried with backoff; the batch in hand when the
@@ -77,10 +91,22 @@ impl Worker {
         let mut backoff = Duration::from_millis(100);
         while !self.stopping() {
             match self.step().await {
-                Ok(()) => backoff = Duration::from_millis(100),
+                Ok(()) => {
+                    self.health.ok(Part::Consumer);
+                    backoff = Duration::from_millis(100);
+                }
                 Err(WorkerError::ShuttingDown) => break,
+                Err(WorkerError::Redis(e)) if e.code() == Some("NOGROUP") => {
+                    if self.recreate_group().await {
+                        backoff = Duration::from_millis(100);
+                        continue;
+                    }
+                    self.pause(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "ledger worker step failed");
+                    self.health.failed(Part::Consumer, &e);
                     if matches!(e, WorkerError::Redis(_)) {
                         self.consumer = None;
                     }
@@ -90,6 +116,35 @@ impl Worker {
             }
         }
         tracing::info!(consumer = %self.settings.consumer, "ledger worker stopped");
+    }
+
+    /// The stream or the group is gone (Redis lost its data): recreates them and asks the healer to
+    /// reconcile. Entries the group had not read are lost with it; the healer backfills their
+    /// movements. Returns whether the group exists again.
+    async fn recreate_group(&mut self) -> bool {
+        let created = match self.consumer().await {
+            Ok(consumer) => consumer.create_group().await.map_err(WorkerError::from),
+            Err(e) => Err(e),
+        };
+        match created {
+            Ok(start) => {
+                tracing::warn!(start = start.unwrap_or("existing"), "the consumer group was missing: recreated it; the healer backfills what was lost");
+                metrics::group_recreated();
+                self.health.ok(Part::Consumer);
+                self.own_pending = Some("0".into());
+                self.lost.notify_one();
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the consumer group is missing and cannot be recreated");
+                self.health.failed(
+                    Part::Consumer,
+                    format!("the consumer group is missing and cannot be recreated: {e}"),
+                );
+                self.consumer = None;
+                false
+            }
+        }
     }
 
     /// Reads one batch without applying or acknowledging it: the entries stay pending on this
@@ -234,9 +289,13 @@ impl Worker {
                 Err(e) => e.to_string(),
                 Ok(mut conn) => match ledger::apply(&mut conn, &events).await {
                     Err(ApplyError::Db(e)) if is_transient(&e) => e.to_string(),
-                    outcome => return Ok(outcome),
+                    outcome => {
+                        self.health.ok(Part::Apply);
+                        return Ok(outcome);
+                    }
                 },
             };
+            self.health.failed(Part::Apply, &cause);
             if self.stopping() {
                 return Err(WorkerError::ShuttingDown);
             }
@@ -254,6 +313,7 @@ impl Worker {
         }
         let ids: Vec<&str> = ready.iter().map(|r| r.entry.id.as_str()).collect();
         consumer.ack(&ids).await?;
+        self.health.progressed();
         let now = chrono::Utc::now();
         for r in ready {
             if applied.new_events.contains(&r.event.event_id) {

@@ -47,7 +47,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
     let wake = Arc::new(Notify::new());
     let relay = Relay {
         pg: ctx.pg.clone(),
-        redis: ctx.redis.clone(),
+        redis: inventory_common::redis::stream_pool(&config.service, &ctx.redis)?,
         stream: config.service.redis_key(STOCK_EVENTS_STREAM),
         batch: config.outbox_batch,
         poll: config.outbox_poll,

@@ -89,7 +89,8 @@ impl AlertRow {
     }
 }
 
-/// Applies `events` in one transaction: entries keyed by event id (duplicates change nothing), and
+/// Applies `events` in one transaction: entries keyed by event id and by movement id (an event
+/// seen before, or a movement already backfilled from `stock_movements`, changes nothing), and
 /// only the newly inserted ones update the daily rows, the levels (latest by version) and the alerts.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn apply(
@@ -100,24 +101,59 @@ pub async fn apply(
     sorted.sort_by_key(|e| e.event_id);
     sorted.dedup_by_key(|e| e.event_id);
     conn.transaction::<_, ApplyError, _>(async |conn| {
+        lock_shared(conn).await?;
         let new_events = insert_entries(conn, &sorted).await?;
-        let projection = project(
+        let alerts = project_new(
+            conn,
             sorted
                 .iter()
                 .copied()
                 .filter(|e| new_events.contains(&e.event_id)),
-        )?;
-        upsert_daily(conn, &projection.daily).await?;
-        let changed = upsert_levels(conn, &projection.levels).await?;
-        let changed: Vec<&LevelState> = projection
-            .levels
-            .iter()
-            .filter(|l| changed.contains(&(l.store_id, l.product_id)))
-            .collect();
-        let alerts = update_alerts(conn, &changed).await?;
+        )
+        .await?;
         Ok(Applied { new_events, alerts })
     })
     .await
+}
+
+/// The advisory lock that orders applying (shared: any number of batches at once) against
+/// `rebuild` and `reconcile --repair` (exclusive: they rewrite projections from scratch).
+pub const PROJECTION_LOCK: i64 = 0x4C45_4447; // "LEDG"
+
+/// Takes the projection lock in shared mode until the end of the transaction.
+pub async fn lock_shared(conn: &mut AsyncPgConnection) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind::<BigInt, _>(PROJECTION_LOCK)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Takes the projection lock exclusively until the end of the transaction (waits for the batches
+/// being applied; new ones wait for this transaction).
+pub async fn lock_exclusive(conn: &mut AsyncPgConnection) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(PROJECTION_LOCK)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Adds events whose entries were just inserted (each exactly once) to the daily rows, the levels
+/// (latest by version) and the alerts. Runs inside the caller's transaction.
+pub async fn project_new<'a>(
+    conn: &mut AsyncPgConnection,
+    events: impl IntoIterator<Item = &'a LedgerEvent>,
+) -> Result<Vec<AlertChange>, ApplyError> {
+    let projection = project(events)?;
+    upsert_daily(conn, &projection.daily).await?;
+    let changed = upsert_levels(conn, &projection.levels).await?;
+    let changed: Vec<&LevelState> = projection
+        .levels
+        .iter()
+        .filter(|l| changed.contains(&(l.store_id, l.product_id)))
+        .collect();
+    Ok(update_alerts(conn, &changed).await?)
 }
 
 async fn insert_entries(
@@ -136,7 +172,7 @@ async fn insert_entries(
              AS u(event_id, movement_id, store_id, product_id, movement_type, delta, \
                   quantity_after, level_version, user_id, occurred_at) \
          ORDER BY event_id \
-         ON CONFLICT (event_id) DO NOTHING \
+         ON CONFLICT DO NOTHING \
          RETURNING event_id",
     )
     .bind::<Array<SqlUuid>, _>(column(|e| e.event_id))

@@ -69,6 +69,7 @@ impl Ledger {
         let config = Config {
             service: inventory_testkit::service_config("ledger", &db),
             worker: settings("unused"),
+            heal: Default::default(),
         };
         let ctx = ServiceContext::without_auth("ledger", config.service.clone()).expect("context");
         ensure_group(&ctx).await;

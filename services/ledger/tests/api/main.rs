@@ -6,6 +6,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 
 mod consume;
+mod heal;
 mod helpers;
 mod recovery;
 mod service;
+mod stock_side;

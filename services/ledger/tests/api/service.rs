@@ -1,7 +1,8 @@
 //! The worker process: operator routes, reconciliation, metrics, and a clean stop.
 
-use diesel_async::RunQueryDsl;
-use inventory_ledger::config::Config;
+use std::time::Duration;
+
+use inventory_ledger::config::{Config, HealSettings};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -11,24 +12,20 @@ use crate::helpers::{DAY0, Ledger, event, settings};
 async fn serves_health_reconciles_and_stops_cleanly() {
     let mut ledger = Ledger::new().await;
     let (store, product) = (Uuid::now_v7(), Uuid::now_v7());
-    let mut conn = ledger.conn().await;
-    for sql in [
-        format!("INSERT INTO stores (id, name) VALUES ('{store}', 'S')"),
-        format!(
-            "INSERT INTO products (id, sku, name, price_cents) \
-             VALUES ('{product}', 'SKU-{product}', 'P', 250)"
-        ),
-        format!(
-            "INSERT INTO stock_levels (id, store_id, product_id, quantity, reorder_level, version) \
-             VALUES ('{}', '{store}', '{product}', 7, 0, 2)",
-            Uuid::now_v7()
-        ),
-    ] {
-        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
-    }
+    // The stock service committed two movements; their events have not reached the ledger yet.
+    let events = [
+        event(store, product, 10, 10, 1, 0, DAY0),
+        event(store, product, -3, 7, 2, 0, DAY0 + 1),
+    ];
+    crate::stock_side::record(&mut ledger.conn().await, &events).await;
 
     let app = inventory_ledger::startup::build(Config {
         worker: settings("http"),
+        // Not backfilled during this test: the stream delivers them.
+        heal: HealSettings {
+            backfill_after: Duration::from_secs(3_600 * 24 * 365),
+            ..HealSettings::default()
+        },
         ..ledger.config.clone()
     })
     .await
@@ -57,12 +54,7 @@ async fn serves_health_reconciles_and_stops_cleanly() {
     assert_eq!(report["differences"][0]["stock_quantity"], 7);
     assert_eq!(report["differences"][0]["ledger_quantity"], Value::Null);
 
-    ledger
-        .publish(&[
-            event(store, product, 10, 10, 1, 0, DAY0),
-            event(store, product, -3, 7, 2, 0, DAY0 + 1),
-        ])
-        .await;
+    ledger.publish(&events).await;
     ledger.drained().await;
     let report: Value = client
         .get(format!("{base}/reconcile"))

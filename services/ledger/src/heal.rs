@@ -1,0 +1,158 @@
+//! The healer: a task of every worker that closes gaps the stream left (movements whose events
+//! were lost with Redis's data) from `stock_movements`, and periodically reconciles and repairs.
+//!
+//! Every `gap_check` it looks at the movements of the last `gap_window` and backfills those without
+//! an entry that are older than `backfill_after` (younger ones are most likely still in the outbox
+//! or the stream; backfilling them anyway would be safe, as an entry is keyed by its movement, but
+//! pointless). Every `reconcile_interval`, and `backfill_after` after the consumer group had to be
+//! recreated, it compares everything and repairs what differs.
+
+use std::{sync::Arc, time::Instant};
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use inventory_common::db::PgPool;
+use tokio::sync::{Notify, watch};
+
+use crate::{
+    config::HealSettings,
+    health::{Health, Part},
+    metrics,
+    models::{
+        heal::{backfill, gaps, v7_floor},
+        ledger::{ApplyError, lock_shared, project_new},
+    },
+    reconcile,
+};
+
+/// Movements backfilled per transaction.
+pub const BACKFILL_BATCH: i64 = 5_000;
+
+/// Why a healing round failed; the next one retries.
+#[derive(Debug, thiserror::Error)]
+pub enum HealError {
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<diesel::result::Error> for HealError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Apply(ApplyError::Db(e))
+    }
+}
+
+/// The healing task of one worker.
+pub struct Healer {
+    pub pg: PgPool,
+    pub settings: HealSettings,
+    pub health: Health,
+    /// Notified when the consumer group was recreated (data was lost): reconcile soon.
+    pub lost: Arc<Notify>,
+}
+
+impl Healer {
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut next_full = Instant::now() + self.settings.backfill_after;
+        loop {
+            match self.close_gaps().await {
+                Ok(_) => self.health.ok(Part::Heal),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot check the ledger for gaps");
+                    self.health.failed(Part::Heal, &e);
+                }
+            }
+            if Instant::now() >= next_full {
+                if let Err(e) = self.reconcile().await {
+                    tracing::warn!(error = %e, "periodic reconciliation failed");
+                    self.health.failed(Part::Heal, &e);
+                }
+                next_full = Instant::now() + self.settings.reconcile_interval;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.gap_check) => {}
+                _ = self.lost.notified() => {
+                    next_full = next_full.min(Instant::now() + self.settings.backfill_after);
+                }
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+        }
+    }
+
+    /// Finds the movements of the gap window without an entry, records the gap metrics, and
+    /// backfills those older than `backfill_after`. Returns how many were backfilled.
+    pub async fn close_gaps(&self) -> Result<usize, HealError> {
+        let now = Utc::now();
+        let since = v7_floor(now - self.settings.gap_window);
+        let cut = now - self.settings.backfill_after;
+        let mut conn = self
+            .pg
+            .get()
+            .await
+            .map_err(|e| HealError::Pool(e.to_string()))?;
+        let found = gaps(&mut conn, since, cut).await?;
+        let oldest_age = found
+            .oldest
+            .map_or(0.0, |at| (now - at).num_milliseconds().max(0) as f64 / 1_000.0);
+        metrics::gaps(found.overdue, oldest_age);
+        if found.overdue == 0 {
+            return Ok(0);
+        }
+        let started = Instant::now();
+        let mut total = 0;
+        loop {
+            let (count, alerts) = conn
+                .transaction::<_, HealError, _>(async |conn| {
+                    lock_shared(conn).await?;
+                    let events = backfill(conn, since, cut, BACKFILL_BATCH).await?;
+                    let alerts = project_new(conn, &events).await?;
+                    Ok((events.len(), alerts.len()))
+                })
+                .await?;
+            total += count;
+            metrics::backfilled(count);
+            if alerts > 0 {
+                tracing::info!(alerts, "low-stock alerts changed by backfilled movements");
+            }
+            if (count as i64) < BACKFILL_BATCH {
+                break;
+            }
+        }
+        tracing::warn!(
+            gap = found.overdue,
+            backfilled = total,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "closed a gap in the ledger from stock_movements"
+        );
+        Ok(total)
+    }
+
+    /// Compares everything older than `backfill_after`; logs, counts and repairs differences.
+    pub async fn reconcile(&self) -> Result<(), HealError> {
+        let cut = Utc::now() - self.settings.backfill_after;
+        let report = reconcile::report(&self.pg, cut)
+            .await
+            .map_err(|e| HealError::Other(e.to_string()))?;
+        metrics::reconciled(report.total());
+        if report.in_sync {
+            tracing::debug!("the ledger is in sync");
+            return Ok(());
+        }
+        tracing::warn!(
+            missing = report.movements.missing,
+            orphaned = report.movements.orphaned,
+            days = report.day_difference_count,
+            levels = report.difference_count,
+            "the ledger differs from the stock tables; repairing"
+        );
+        let repaired = reconcile::repair(&self.pg, cut)
+            .await
+            .map_err(|e| HealError::Other(e.to_string()))?;
+        tracing::warn!(?repaired, "the ledger was repaired");
+        Ok(())
+    }
+}

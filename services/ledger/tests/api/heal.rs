@@ -1,0 +1,290 @@
+//! Self-healing: gaps the stream left are closed from `stock_movements`, a movement delivered by
+//! both ways counts once, a lost group is recreated, readiness tells the truth, reconciliation sees
+//! per-day differences, and a rebuild equals the incremental projection.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use inventory_events::StockEvent;
+use inventory_ledger::{
+    config::{Config, HealSettings},
+    heal::Healer,
+    health::Health,
+    models::{heal::repair_all, ledger::lock_exclusive},
+    reconcile,
+};
+use redis::AsyncCommands;
+use tokio::sync::Notify;
+
+use crate::{
+    helpers::{DAY, DAY0, History, Ledger, assert_daily, count, event, settings},
+    stock_side::{movements_without_exactly_one_entry, record, run},
+};
+
+/// Checks every 100 ms and backfills at once (the tests publish nothing in flight).
+fn quick() -> HealSettings {
+    HealSettings {
+        gap_check: Duration::from_millis(100),
+        backfill_after: Duration::from_millis(1),
+        gap_window: Duration::from_secs(3_600),
+        reconcile_interval: Duration::from_secs(3_600),
+        stall_after: Duration::from_secs(60),
+    }
+}
+
+fn healer(ledger: &Ledger) -> Healer {
+    Healer {
+        pg: ledger.pg.clone(),
+        settings: quick(),
+        health: Health::new(Duration::from_secs(60)),
+        lost: Arc::new(Notify::new()),
+    }
+}
+
+/// Every event but every `nth` one (the ones the stream lost).
+fn all_but_every(events: &[StockEvent], nth: usize) -> Vec<StockEvent> {
+    events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % nth != nth - 1)
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
+async fn assert_complete(ledger: &Ledger, history: &History) {
+    let mut conn = ledger.conn().await;
+    assert_eq!(movements_without_exactly_one_entry(&mut conn).await, 0);
+    let projections = ledger.projections().await;
+    assert_eq!(projections.entries, history.events.len() as i64);
+    assert_daily(&projections, history);
+    let report = reconcile::report(&ledger.pg, Utc::now())
+        .await
+        .expect("report");
+    assert!(report.in_sync, "{report:?}");
+}
+
+#[tokio::test]
+async fn gaps_close_from_stock_movements() {
+    let mut ledger = Ledger::new().await;
+    let history = History::generate(2, 5, 40);
+    record(&mut ledger.conn().await, &history.events).await;
+    ledger.publish(&all_but_every(&history.events, 7)).await;
+    let worker = ledger.spawn(settings("gaps"));
+    ledger.drained().await;
+    assert!(ledger.projections().await.entries < history.events.len() as i64);
+
+    let backfilled = healer(&ledger).close_gaps().await.expect("backfill");
+    assert_eq!(backfilled, history.events.len() / 7);
+    worker.stop().await;
+    assert_complete(&ledger, &history).await;
+    assert_eq!(healer(&ledger).close_gaps().await.expect("nothing left"), 0);
+}
+
+#[tokio::test]
+async fn a_movement_from_the_stream_and_the_backfill_counts_once() {
+    let mut ledger = Ledger::new().await;
+    let history = History::generate(2, 4, 30);
+    record(&mut ledger.conn().await, &history.events).await;
+    let (first, second) = history.events.split_at(history.events.len() / 2);
+    ledger.publish(first).await;
+    let worker = ledger.spawn(settings("both-ways"));
+    ledger.drained().await;
+    // The backfill takes the second half before the stream delivers it...
+    assert_eq!(
+        healer(&ledger).close_gaps().await.expect("backfill"),
+        second.len()
+    );
+    // ...then the stream delivers everything (the first half again, too).
+    ledger.publish(&history.events).await;
+    ledger.drained().await;
+    worker.stop().await;
+    assert_complete(&ledger, &history).await;
+}
+
+#[tokio::test]
+async fn a_lost_stream_and_group_are_recreated_without_a_restart() {
+    let mut ledger = Ledger::new().await;
+    let history = History::generate(1, 4, 50);
+    record(&mut ledger.conn().await, &history.events).await;
+    let (before, after) = history.events.split_at(100);
+    ledger.publish(before).await;
+    let worker = ledger.spawn(settings("nogroup"));
+    ledger.drained().await;
+
+    // Redis loses its data: the stream and its group are gone; the relay publishes again.
+    let _: () = ledger.redis.del(&ledger.keys.events).await.expect("del");
+    ledger.publish(after).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ledger.projections().await.entries < history.events.len() as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not recover from NOGROUP"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.stop().await;
+    assert_complete(&ledger, &history).await;
+}
+
+#[tokio::test]
+async fn readiness_is_503_while_the_worker_cannot_progress_and_200_after() {
+    let ledger = Ledger::new().await;
+    let app = inventory_ledger::startup::build(Config {
+        worker: settings("ready"),
+        heal: quick(),
+        ..ledger.config.clone()
+    })
+    .await
+    .expect("the worker starts");
+    let url = format!("http://127.0.0.1:{}/readyz", app.port);
+    let stopper = app.stopper();
+    let running = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let status_becomes = async |want: u16| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let res = client.get(&url).send().await.expect("readyz");
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap_or_default();
+            if status == want {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "readyz stayed {status}: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    status_becomes(200).await;
+
+    // The database refuses what the worker needs to close gaps: it cannot make progress.
+    let mut conn = ledger.conn().await;
+    run(
+        &mut conn,
+        "REVOKE SELECT ON stock_movements FROM inventory_ledger".into(),
+    )
+    .await;
+    let body = status_becomes(503).await;
+    assert!(body.contains("heal"), "{body}");
+    run(
+        &mut conn,
+        "GRANT SELECT ON stock_movements TO inventory_ledger".into(),
+    )
+    .await;
+    status_becomes(200).await;
+
+    stopper.stop().await;
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("stops in time")
+        .expect("no panic")
+        .expect("clean stop");
+}
+
+#[tokio::test]
+async fn reconcile_finds_a_day_difference_that_the_levels_do_not_show() {
+    let mut ledger = Ledger::new().await;
+    let (store, product) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let history = History {
+        events: vec![
+            event(store, product, 10, 10, 1, 0, DAY0),
+            event(store, product, -4, 6, 2, 0, DAY0 + DAY),
+            event(store, product, 5, 11, 3, 0, DAY0 + 2 * DAY),
+        ],
+    };
+    record(&mut ledger.conn().await, &history.events).await;
+    // The middle event is lost; the last one brings the level to the right quantity anyway.
+    ledger
+        .publish(&[history.events[0].clone(), history.events[2].clone()])
+        .await;
+    let worker = ledger.spawn(settings("incident"));
+    ledger.drained().await;
+    worker.stop().await;
+
+    let report = reconcile::report(&ledger.pg, Utc::now())
+        .await
+        .expect("report");
+    assert_eq!(report.difference_count, 0, "current levels agree");
+    assert_eq!(report.movements.missing, 1);
+    assert_eq!(report.day_difference_count, 1, "{report:?}");
+    let day = &report.day_differences[0];
+    assert_eq!(
+        (day.movements_out, day.movements_net, day.ledger_out, day.ledger_net),
+        (4, -4, 0, 0)
+    );
+    assert!(!report.in_sync);
+
+    let repaired = reconcile::repair(&ledger.pg, Utc::now())
+        .await
+        .expect("repair");
+    assert_eq!(repaired.backfilled, 1);
+    assert_complete(&ledger, &history).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_equals_the_incremental_projection_and_changes_nothing_twice() {
+    let mut ledger = Ledger::new().await;
+    let history = History::generate(2, 5, 30);
+    record(&mut ledger.conn().await, &history.events).await;
+    ledger.publish(&history.events).await;
+    let worker = ledger.spawn(settings("incremental"));
+    ledger.drained().await;
+    worker.stop().await;
+    let incremental = ledger.projections().await;
+    assert!(!incremental.open_alerts.is_empty(), "some levels end low");
+
+    // Everything derived is damaged or gone.
+    let mut conn = ledger.conn().await;
+    run(
+        &mut conn,
+        "DELETE FROM ledger_entries WHERE level_version % 4 = 0; DELETE FROM ledger_daily; \
+         UPDATE ledger_levels SET quantity = quantity + 1; \
+         UPDATE low_stock_alerts SET closed_at = now() WHERE closed_at IS NULL"
+            .into(),
+    )
+    .await;
+    let rebuild = async |conn: &mut diesel_async::AsyncPgConnection| {
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            lock_exclusive(conn).await?;
+            repair_all(conn, Utc::now()).await
+        })
+        .await
+        .expect("rebuild")
+    };
+    let first = rebuild(&mut conn).await;
+    assert!(first.backfilled > 0 && first.daily_rows > 0 && first.levels > 0);
+    assert_eq!(ledger.projections().await, incremental);
+    assert_complete(&ledger, &history).await;
+
+    let second = rebuild(&mut conn).await;
+    assert!(!second.any(), "a second rebuild changes nothing: {second:?}");
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM low_stock_alerts WHERE closed_at IS NULL"
+        )
+        .await,
+        incremental.open_alerts.len() as i64
+    );
+}
+
+/// The figure for the README: how long the healer takes to close a gap of 10,000 movements (none
+/// of their events reached the ledger). Run with `--nocapture` to see it.
+#[tokio::test]
+async fn closes_a_gap_of_10000_movements() {
+    let ledger = Ledger::new().await;
+    let history = History::generate(10, 20, 50);
+    assert_eq!(history.events.len(), 10_000);
+    record(&mut ledger.conn().await, &history.events).await;
+    let started = Instant::now();
+    let backfilled = healer(&ledger).close_gaps().await.expect("backfill");
+    let elapsed = started.elapsed();
+    println!(
+        "closed a gap of {backfilled} movements in {:.2}s",
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(backfilled, 10_000);
+    assert_complete(&ledger, &history).await;
+}
