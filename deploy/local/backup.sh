@@ -176,6 +176,7 @@ rebuild_ledger() {
         export INVENTORY_INSTANCE=ledger-rebuild
         exec "$BIN_DIR/inventory-ledger" rebuild
     ) >>"$LOGS/ledger-rebuild.log" 2>&1 || die "inventory-ledger rebuild failed (see $LOGS/ledger-rebuild.log)"
+    log "$(tail -n 1 "$LOGS/ledger-rebuild.log")"
 }
 
 # Waits until PostgreSQL has replayed up to its target and promoted itself.

@@ -161,7 +161,7 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
     // The database is exactly as at the target: write 1 there, write 2 and the product gone.
     assert_eq!(
         query(&format!(
-            "SELECT string_agg(type || ':' || quantity_after, ',' ORDER BY created_at) \
+            "SELECT string_agg(movement_type || ':' || quantity_after, ',' ORDER BY created_at) \
              FROM stock_movements WHERE store_id = '{store}'"
         )),
         "STOCK_IN:100,SALE:93",
