@@ -147,6 +147,11 @@ start_postgres() {
     mkdir -p "$PG_RUN"
     [ "$(id -u)" = 0 ] && chown postgres "$PG_RUN"
     ln -sfn "$PG_RUN/postgres.log" "$LOGS/postgres.log"
+    # Where archive_command (below) puts the WAL: BACKUP_DIR may change between starts.
+    local archive; archive="$(backup_root)/wal"
+    mkdir -p "$archive"
+    [ "$(id -u)" = 0 ] && chown postgres "$archive"
+    ln -sfn "$archive" "$PG_HOME/wal-archive"
     if [ ! -f "$PG_DATA/PG_VERSION" ]; then
         log "initialising PostgreSQL in $PG_DATA"
         mkdir -p "$PG_DATA"
@@ -172,10 +177,6 @@ start_postgres() {
             echo "archive_command = 'f=\"$PG_HOME/wal-archive/%f\"; if [ -f \"\$f\" ]; then cmp -s %p \"\$f\"; else cp %p \"\$f.part\" && sync \"\$f.part\" && mv \"\$f.part\" \"\$f\"; fi'"
         } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
     fi
-    local archive; archive="$(backup_root)/wal"
-    mkdir -p "$archive"
-    [ "$(id -u)" = 0 ] && chown postgres "$archive"
-    ln -sfn "$archive" "$PG_HOME/wal-archive"
     local pid; pid="$(pid_of "$PG_DATA/postmaster.pid")"
     if alive "$pid"; then log "PostgreSQL already running (pid $pid)"; return; fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
