@@ -32,7 +32,16 @@ fn inventory_db_url() -> String {
 /// One value from the inventory database, through psql as the superuser.
 fn query(sql: &str) -> String {
     let output = Command::new("psql")
-        .args(["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-d", &inventory_db_url(), "-c", sql])
+        .args([
+            "-X",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &inventory_db_url(),
+            "-c",
+            sql,
+        ])
         .output()
         .expect("psql");
     assert!(
@@ -54,16 +63,23 @@ async fn until_query(sql: &str, expected: &str) {
         if got == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "{sql} answered {got}, not {expected}");
+        assert!(
+            Instant::now() < deadline,
+            "{sql} answered {got}, not {expected}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 async fn sale(api: &Api, admin: &str, store: &str, product: &str, quantity: i64) -> String {
-    let body = json!({ "store_id": store, "product_id": product, "type": "SALE", "quantity": quantity });
+    let body =
+        json!({ "store_id": store, "product_id": product, "type": "SALE", "quantity": quantity });
     let res = api.post("/stock/movements", Some(admin), &body).await;
     let created = expect_json(res, 201).await;
-    created["movement"]["id"].as_str().expect("movement id").to_owned()
+    created["movement"]["id"]
+        .as_str()
+        .expect("movement id")
+        .to_owned()
 }
 
 async fn quantity(api: &Api, admin: &str, store: &str) -> i64 {
@@ -168,7 +184,9 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
         "the stock-in and write 1"
     );
     assert_eq!(
-        query(&format!("SELECT count(*) FROM stock_movements WHERE id = '{undone}'")),
+        query(&format!(
+            "SELECT count(*) FROM stock_movements WHERE id = '{undone}'"
+        )),
         "0"
     );
     all_ready(&api).await;
@@ -192,7 +210,9 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
     )
     .await;
     assert_eq!(
-        query(&format!("SELECT count(*) FROM ledger_entries WHERE movement_id = '{undone}'")),
+        query(&format!(
+            "SELECT count(*) FROM ledger_entries WHERE movement_id = '{undone}'"
+        )),
         "0"
     );
     // Every movement of the whole database has exactly one entry.
@@ -204,11 +224,15 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while reconcile() != Some(0) {
-        assert!(Instant::now() < deadline, "the ledger is not in sync after the restore");
+        assert!(
+            Instant::now() < deadline,
+            "the ledger is not in sync after the restore"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let daily = expect_json(
-        api.get(&format!("/reports/stores/{store}/daily"), &admin).await,
+        api.get(&format!("/reports/stores/{store}/daily"), &admin)
+            .await,
         200,
     )
     .await;
@@ -218,7 +242,11 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
         .cloned()
         .unwrap_or(Value::Null);
     assert_eq!(
-        (line["in"].as_i64(), line["out"].as_i64(), line["closing"].as_i64()),
+        (
+            line["in"].as_i64(),
+            line["out"].as_i64(),
+            line["closing"].as_i64()
+        ),
         (Some(100), Some(7), Some(93)),
         "{daily}"
     );

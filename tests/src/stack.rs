@@ -49,7 +49,9 @@ pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), S
         .next()
         .and_then(|p| p.trim().parse().ok())
         .expect("INVENTORY_AUTH_PORTS");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/local")
+        .join(script);
     let mut command = Command::new(path);
     command
         .args(args)
