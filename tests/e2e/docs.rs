@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use inventory_e2e::{Api, browser::Browser, expect_json};
-use serde_json::json;
 use reqwest::Method;
+use serde_json::json;
 
 #[tokio::test]
 async fn the_merged_document_describes_every_service() {
@@ -19,9 +19,9 @@ async fn the_merged_document_describes_every_service() {
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/auth/login", "post"),
-        ("/auth/users/{id}", "patch"),
+        ("/auth/users/{user_id}", "patch"),
         ("/products", "get"),
-        ("/products/{id}", "put"),
+        ("/products/{product_id}", "put"),
         ("/stores", "post"),
         ("/stock", "post"),
         ("/stock/{id}", "get"),
@@ -55,27 +55,47 @@ async fn the_api_explorer_tries_a_request_with_a_token() {
 
     // The document is rendered, Markdown included (descriptions' `code` becomes <code>).
     browser
-        .wait_for("#operations-products-products_list", Duration::from_secs(20))
+        .wait_for(
+            "#operations-products-products_list",
+            Duration::from_secs(20),
+        )
         .await;
     let code_spans = browser
         .script("return document.querySelectorAll('.swagger-ui .markdown code, .swagger-ui .renderedMarkdown code').length;", json!([]))
         .await;
-    assert!(code_spans.as_u64().unwrap_or(0) > 0, "Markdown is rendered: {code_spans}");
+    assert!(
+        code_spans.as_u64().unwrap_or(0) > 0,
+        "Markdown is rendered: {code_spans}"
+    );
 
     // Authorize with the token.
     browser.click(".swagger-ui .auth-wrapper .authorize").await;
-    browser.type_into(".swagger-ui .modal-ux input[type=text]", &token).await;
-    browser.click(".swagger-ui .modal-ux .auth-btn-wrapper .authorize").await;
+    browser
+        .type_into(".swagger-ui .modal-ux input[type=text]", &token)
+        .await;
+    browser
+        .click(".swagger-ui .modal-ux .auth-btn-wrapper .authorize")
+        .await;
     browser.click(".swagger-ui .modal-ux .btn-done").await;
 
     // Try GET /products.
-    browser.click("#operations-products-products_list .opblock-summary-control").await;
-    browser.click("#operations-products-products_list .try-out__btn").await;
-    browser.click("#operations-products-products_list .execute").await;
-    let status = browser
-        .text("#operations-products-products_list .live-responses-table .response-col_status")
+    browser
+        .click("#operations-products-products_list .opblock-summary-control")
         .await;
-    assert_eq!(status.trim(), "200", "the tried request answered 200 on the page");
+    browser
+        .click("#operations-products-products_list .try-out__btn")
+        .await;
+    browser
+        .click("#operations-products-products_list .execute")
+        .await;
+    let status = browser
+        .text("#operations-products-products_list .live-responses-table tbody .response-col_status")
+        .await;
+    assert_eq!(
+        status.trim(),
+        "200",
+        "the tried request answered 200 on the page"
+    );
 
     // Every resource the page loaded came from the gateway, and none failed.
     let resources = browser
@@ -89,7 +109,10 @@ async fn the_api_explorer_tries_a_request_with_a_token() {
     for entry in resources {
         let url = entry[0].as_str().unwrap_or_default();
         let status = entry[1].as_u64().unwrap_or(0);
-        assert!(url.starts_with(&gateway), "fetched only from the gateway: {url}");
+        assert!(
+            url.starts_with(&gateway),
+            "fetched only from the gateway: {url}"
+        );
         assert!((200..400).contains(&status), "{url} answered {status}");
     }
 }

@@ -11,7 +11,7 @@ use std::{
 use serde_json::{Value, json};
 
 /// The W3C element reference key.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f97d92bca9d";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A ChromeDriver process with one browser session; both end when this is dropped.
 pub struct Browser {
@@ -39,12 +39,23 @@ impl Browser {
             http: reqwest::Client::new(),
         };
         let started = Instant::now();
-        while browser.http.get(format!("{}/status", browser.base)).send().await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        while browser
+            .http
+            .get(format!("{}/status", browser.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile =
-            std::env::temp_dir().join(format!("inventory-browser-{}", uuid::Uuid::now_v7().simple()));
+        let profile = std::env::temp_dir().join(format!(
+            "inventory-browser-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
         let session = browser
             .call(
                 reqwest::Method::POST,
@@ -121,7 +132,8 @@ impl Browser {
             assert!(
                 started.elapsed() < timeout,
                 "no element `{css}` after {timeout:?}; page text: {}",
-                self.script("return document.body.innerText;", json!([])).await
+                self.script("return document.body.innerText;", json!([]))
+                    .await
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -152,11 +164,15 @@ impl Browser {
     /// The visible text of the element `css` (waiting for it first).
     pub async fn text(&self, css: &str) -> String {
         let id = self.wait_for(css, Duration::from_secs(10)).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), Value::Null)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/text"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 }
 

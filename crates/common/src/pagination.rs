@@ -12,10 +12,55 @@ pub const MAX_LIMIT: i64 = 500;
 
 /// A page of a list.
 #[derive(Debug, Serialize)]
-#[cfg_attr(feature = "web", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// The page's schema, written by hand: utoipa's derive copies the item's whole schema into every
+/// `Page_*` component, so a generated client would get an anonymous copy of the item type per page
+/// type. Here the items refer to the item's own component.
+#[cfg(feature = "web")]
+impl<T: utoipa::ToSchema> utoipa::__dev::ComposeSchema for Page<T> {
+    fn compose(
+        _generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{
+            Ref, Type,
+            schema::{ArrayBuilder, ObjectBuilder, SchemaType},
+        };
+        ObjectBuilder::new()
+            .description(Some("A page of a list."))
+            .property(
+                "items",
+                ArrayBuilder::new().items(Ref::from_schema_name(T::name())),
+            )
+            .required("items")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .description(Some(
+                        "Pass as `cursor` to get the next page; null on the last page.",
+                    )),
+            )
+            .into()
+    }
+}
+
+#[cfg(feature = "web")]
+impl<T: utoipa::ToSchema> utoipa::ToSchema for Page<T> {
+    // `name()` stays the default, `Page`: utoipa's macros name a use `Page_<Item>` themselves.
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 impl<T> Page<T> {
@@ -117,6 +162,29 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
+    }
+
+    #[cfg(feature = "web")]
+    #[test]
+    fn page_items_refer_to_their_schema() {
+        use utoipa::ToSchema;
+
+        /// An item.
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        struct Item {
+            id: i64,
+        }
+        #[derive(utoipa::OpenApi)]
+        #[openapi(components(schemas(Page<Item>)))]
+        struct Doc;
+        let doc = serde_json::to_value(<Doc as utoipa::OpenApi>::openapi()).expect("json");
+        let schema = &doc["components"]["schemas"][format!("Page_{}", Item::name())];
+        assert_eq!(
+            schema["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{}", Item::name()),
+            "{schema}"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod tests {
             ("/auth/me", &["get"]),
             ("/auth/jwks.json", &["get"]),
             ("/auth/users", &["get"]),
-            ("/auth/users/{id}", &["patch"]),
+            ("/auth/users/{user_id}", &["patch"]),
         ] {
             for method in methods {
                 let op = &paths[path][method];

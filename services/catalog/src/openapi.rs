@@ -37,9 +37,9 @@ mod tests {
         let paths = paths();
         for (path, methods) in [
             ("/products", &["get", "post"][..]),
-            ("/products/{id}", &["get", "put", "delete"]),
+            ("/products/{product_id}", &["get", "put", "delete"]),
             ("/stores", &["get", "post"]),
-            ("/stores/{id}", &["get", "put", "delete"]),
+            ("/stores/{store_id}", &["get", "put", "delete"]),
         ] {
             for method in methods {
                 let op = &paths[path][method];
@@ -87,7 +87,7 @@ mod tests {
             "201 names its Location"
         );
         assert!(created["content"]["application/json"].is_object());
-        for path in ["/products/{id}", "/stores/{id}"] {
+        for path in ["/products/{product_id}", "/stores/{store_id}"] {
             let deleted = &paths[path]["delete"]["responses"]["204"];
             assert!(deleted.is_object(), "DELETE {path} answers 204");
             assert!(deleted["content"].is_null(), "a 204 has no body");
@@ -101,7 +101,8 @@ mod tests {
             assert!(names.contains(&name), "GET /products documents `{name}`");
         }
         let json = serde_json::to_value(super::document()).unwrap_or_default();
-        let body = &paths["/products/{id}"]["put"]["requestBody"]["content"]["application/json"];
+        let body =
+            &paths["/products/{product_id}"]["put"]["requestBody"]["content"]["application/json"];
         assert_eq!(
             body["schema"]["$ref"], "#/components/schemas/ProductReplacement",
             "a replacement documents its required price"

@@ -31,6 +31,6 @@ pub fn config(cfg: &mut web::ServiceConfig, credentials: &LimiterConfig) {
             .service(web::resource("/me").route(web::get().to(me::me)))
             .service(web::resource("/jwks.json").route(web::get().to(jwks::jwks)))
             .service(web::resource("/users").route(web::get().to(users::list)))
-            .service(web::resource("/users/{id}").route(web::patch().to(users::update))),
+            .service(web::resource("/users/{user_id}").route(web::patch().to(users::update))),
     );
 }

@@ -49,9 +49,9 @@ pub struct UpdateUser {
     disabled: Option<bool>,
 }
 
-/// `PATCH /auth/users/{id}` (admin): role, store assignments, disabled. Assigned stores must exist.
+/// `PATCH /auth/users/{user_id}` (admin): role, store assignments, disabled. Assigned stores must exist.
 /// Disabling revokes the user's refresh tokens; access tokens already issued expire on their own.
-#[utoipa::path(patch, path = "/auth/users/{id}", operation_id = "users_update", tag = "users", params(("id" = Uuid, Path, description = "The user")),
+#[utoipa::path(patch, path = "/auth/users/{user_id}", operation_id = "users_update", tag = "users", params(("user_id" = Uuid, Path, description = "The user")),
     request_body = UpdateUser, responses((status = 200, description = "The user as changed", body = UserView),
         (status = 409, description = "The change would leave no active admin", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, target_user))]

@@ -1,4 +1,4 @@
-//! The admin endpoints: `GET /auth/users` and `PATCH /auth/users/{id}` (role, stores, disabled).
+//! The admin endpoints: `GET /auth/users` and `PATCH /auth/users/{user_id}` (role, stores, disabled).
 
 use std::collections::HashSet;
 

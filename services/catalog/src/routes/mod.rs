@@ -23,7 +23,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(products::create::create)),
     )
     .service(
-        web::resource("/products/{id}")
+        web::resource("/products/{product_id}")
             .route(web::get().to(products::get::get))
             .route(web::put().to(products::replace::replace))
             .route(web::delete().to(products::delete::delete)),
@@ -34,7 +34,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(stores::create::create)),
     )
     .service(
-        web::resource("/stores/{id}")
+        web::resource("/stores/{store_id}")
             .route(web::get().to(stores::get::get))
             .route(web::put().to(stores::replace::replace))
             .route(web::delete().to(stores::delete::delete)),

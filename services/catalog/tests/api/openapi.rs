@@ -129,7 +129,7 @@ async fn the_served_document_describes_the_answers() {
     );
     let product = check(&doc, "post", "/products", res).await;
     let one = format!("/products/{}", id_of(&product));
-    check(&doc, "get", "/products/{id}", app.get(&one).await).await;
+    check(&doc, "get", "/products/{product_id}", app.get(&one).await).await;
     check(
         &doc,
         "get",
@@ -145,7 +145,7 @@ async fn the_served_document_describes_the_answers() {
     let res = app
         .send_json(Method::PUT, &one, &app.admin, &replacement)
         .await;
-    check(&doc, "put", "/products/{id}", res).await;
+    check(&doc, "put", "/products/{product_id}", res).await;
     let no_price = json!({ "sku": "DOC-1", "name": "Renamed" });
     let res = app
         .send_json(Method::PUT, &one, &app.admin, &no_price)
@@ -155,15 +155,15 @@ async fn the_served_document_describes_the_answers() {
         400,
         "the documented replacement requires a price"
     );
-    check(&doc, "put", "/products/{id}", res).await;
+    check(&doc, "put", "/products/{product_id}", res).await;
     check(
         &doc,
         "delete",
-        "/products/{id}",
+        "/products/{product_id}",
         app.delete(&one, &app.admin).await,
     )
     .await;
-    check(&doc, "get", "/products/{id}", app.get(&one).await).await;
+    check(&doc, "get", "/products/{product_id}", app.get(&one).await).await;
 
     let store = json!({ "code": "DOC-01", "name": "Documented store" });
     let res = app
@@ -171,17 +171,17 @@ async fn the_served_document_describes_the_answers() {
         .await;
     let created = check(&doc, "post", "/stores", res).await;
     let one = format!("/stores/{}", id_of(&created));
-    check(&doc, "get", "/stores/{id}", app.get(&one).await).await;
+    check(&doc, "get", "/stores/{store_id}", app.get(&one).await).await;
     check(&doc, "get", "/stores", app.get("/stores?limit=1").await).await;
     let res = app.send_json(Method::PUT, &one, &app.clerk, &store).await;
-    check(&doc, "put", "/stores/{id}", res).await;
+    check(&doc, "put", "/stores/{store_id}", res).await;
     let bare = json!({ "name": "Without code or address" });
     let res = app.send_json(Method::PUT, &one, &app.admin, &bare).await;
-    check(&doc, "put", "/stores/{id}", res).await;
+    check(&doc, "put", "/stores/{store_id}", res).await;
     check(
         &doc,
         "delete",
-        "/stores/{id}",
+        "/stores/{store_id}",
         app.delete(&one, &app.admin).await,
     )
     .await;

@@ -15,7 +15,7 @@ use crate::{
 /// `POST /products` (admin): 201 with the product; 409 naming `sku` when an active product has it.
 #[utoipa::path(post, operation_id = "products_create", path = "/products", tag = "products", request_body = ProductBody,
     responses((status = 201, description = "Created", body = crate::models::products::ProductView,
-                headers(("Location" = String, description = "The product's URL, `/products/{id}`"))),
+                headers(("Location" = String, description = "The product's URL, `/products/{product_id}`"))),
               (status = 409, description = "An active product has this SKU (`field`: `sku`)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, product_id))]
 pub async fn create(

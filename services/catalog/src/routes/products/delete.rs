@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::products::Products, routes::Admin, startup::CatalogState};
 
-/// `DELETE /products/{id}` (admin): archives the product (204); 404 when it is not active.
-#[utoipa::path(delete, operation_id = "products_delete", path = "/products/{id}", tag = "products", params(("id" = Uuid, Path, description = "The product")),
+/// `DELETE /products/{product_id}` (admin): archives the product (204); 404 when it is not active.
+#[utoipa::path(delete, operation_id = "products_delete", path = "/products/{product_id}", tag = "products", params(("product_id" = Uuid, Path, description = "The product")),
     responses((status = 204, description = "Archived: gone from reads and lists; its SKU is free again")))]
 #[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, product_id = %path))]
 pub async fn delete(

@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::products::Products, startup::CatalogState};
 
-/// `GET /products/{id}`: one active product (404 once archived).
-#[utoipa::path(get, operation_id = "products_get", path = "/products/{id}", tag = "products", params(("id" = Uuid, Path, description = "The product")),
+/// `GET /products/{product_id}`: one active product (404 once archived).
+#[utoipa::path(get, operation_id = "products_get", path = "/products/{product_id}", tag = "products", params(("product_id" = Uuid, Path, description = "The product")),
     responses((status = 200, description = "The active product", body = crate::models::products::ProductView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, product_id = %path))]
 pub async fn get(

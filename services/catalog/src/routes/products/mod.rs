@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::ProductDraft;
 
-/// A product's fields: the body of `POST /products`, and of `PUT /products/{id}` where
+/// A product's fields: the body of `POST /products`, and of `PUT /products/{product_id}` where
 /// `price_cents` is required (documented as `ProductReplacement`). Text is trimmed; control
 /// characters are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,7 +48,7 @@ pub struct ProductBody {
     price_cents: Option<i64>,
 }
 
-/// The body of `PUT /products/{id}`: every field is written, so `price_cents` is required and an
+/// The body of `PUT /products/{product_id}`: every field is written, so `price_cents` is required and an
 /// omitted `description` clears it. Read as [`ProductBody`]; this type only documents it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -13,9 +13,9 @@ use crate::{
     startup::CatalogState,
 };
 
-/// `PUT /products/{id}` (admin): replaces the product's fields; 404 when it is not active, 409 naming
+/// `PUT /products/{product_id}` (admin): replaces the product's fields; 404 when it is not active, 409 naming
 /// `sku` when another active product has the new SKU.
-#[utoipa::path(put, operation_id = "products_replace", path = "/products/{id}", tag = "products", params(("id" = Uuid, Path, description = "The product")),
+#[utoipa::path(put, operation_id = "products_replace", path = "/products/{product_id}", tag = "products", params(("product_id" = Uuid, Path, description = "The product")),
     request_body = super::ProductReplacement,
     responses((status = 200, description = "The product as replaced", body = crate::models::products::ProductView),
               (status = 409, description = "Another active product has this SKU (`field`: `sku`)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]

@@ -16,7 +16,7 @@ use crate::{
 /// `POST /stores` (admin): 201 with the store; 409 naming `code` when an active store has it.
 #[utoipa::path(post, operation_id = "stores_create", path = "/stores", tag = "stores", request_body = StoreBody,
     responses((status = 201, description = "Created", body = crate::models::stores::StoreView,
-                headers(("Location" = String, description = "The store's URL, `/stores/{id}`"))),
+                headers(("Location" = String, description = "The store's URL, `/stores/{store_id}`"))),
               (status = 409, description = "An active store has this code (`field`: `code`)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, store_id))]
 pub async fn create(

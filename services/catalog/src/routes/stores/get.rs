@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::stores::Stores, startup::CatalogState};
 
-/// `GET /stores/{id}`: one active store (404 once archived).
-#[utoipa::path(get, operation_id = "stores_get", path = "/stores/{id}", tag = "stores", params(("id" = Uuid, Path, description = "The store")),
+/// `GET /stores/{store_id}`: one active store (404 once archived).
+#[utoipa::path(get, operation_id = "stores_get", path = "/stores/{store_id}", tag = "stores", params(("store_id" = Uuid, Path, description = "The store")),
     responses((status = 200, description = "The active store", body = crate::models::stores::StoreView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn get(

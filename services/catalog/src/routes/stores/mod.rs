@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::StoreDraft;
 
-/// The body of `POST /stores` and `PUT /stores/{id}`. A replacement writes every field: an omitted
+/// The body of `POST /stores` and `PUT /stores/{store_id}`. A replacement writes every field: an omitted
 /// `code` or `address` clears it. Text is trimmed; control characters are refused.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

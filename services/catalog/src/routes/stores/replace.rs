@@ -14,9 +14,9 @@ use crate::{
     startup::CatalogState,
 };
 
-/// `PUT /stores/{id}` (admin): replaces the store's fields; 404 when it is not active, 409 naming
+/// `PUT /stores/{store_id}` (admin): replaces the store's fields; 404 when it is not active, 409 naming
 /// `code` when another active store has the new code.
-#[utoipa::path(put, operation_id = "stores_replace", path = "/stores/{id}", tag = "stores", params(("id" = Uuid, Path, description = "The store")),
+#[utoipa::path(put, operation_id = "stores_replace", path = "/stores/{store_id}", tag = "stores", params(("store_id" = Uuid, Path, description = "The store")),
     request_body = StoreBody,
     responses((status = 200, description = "The store as replaced", body = crate::models::stores::StoreView),
               (status = 409, description = "Another active store has this code (`field`: `code`)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
