@@ -69,7 +69,7 @@ async fn readyz_is_503_while_the_worker_cannot_recover_and_200_after() {
         201,
     )
     .await;
-    let movement = created["id"].as_str().map(str::to_owned);
+    let level = created["id"].as_str().map(str::to_owned);
     readiness_becomes(503, Duration::from_secs(60)).await;
 
     drop(allow);
@@ -84,7 +84,7 @@ async fn readyz_is_503_while_the_worker_cannot_recover_and_200_after() {
     while support::psql(&sql) != "1" {
         assert!(
             Instant::now() < deadline,
-            "the movement never reached the ledger ({movement:?})"
+            "the movement of level {level:?} never reached the ledger"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

@@ -104,7 +104,7 @@ impl Writers {
             tasks.push(tokio::spawn(async move {
                 let mut i = 0_usize;
                 while !stop.load(Ordering::Relaxed) {
-                    let kind = if (i + n) % 2 == 0 { "STOCK_IN" } else { "SALE" };
+                    let kind = if (i + n).is_multiple_of(2) { "STOCK_IN" } else { "SALE" };
                     let body = json!({ "store_id": store, "product_id": product, "type": kind, "quantity": 1 + i % 3 });
                     write(&api, &admin, &body).await;
                     written.fetch_add(1, Ordering::Relaxed);
@@ -241,5 +241,9 @@ pub async fn group_exists() -> bool {
         .arg(inventory_events::STOCK_EVENTS_STREAM)
         .query_async(&mut conn)
         .await;
-    groups.is_ok_and(|g| g.groups.iter().any(|g| g.name == inventory_events::LEDGER_GROUP))
+    groups.is_ok_and(|g| {
+        g.groups
+            .iter()
+            .any(|g| g.name == inventory_events::LEDGER_GROUP)
+    })
 }

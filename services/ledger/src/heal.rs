@@ -5,7 +5,8 @@
 //! an entry that are older than `backfill_after` (younger ones are most likely still in the outbox
 //! or the stream; backfilling them anyway would be safe, as an entry is keyed by its movement, but
 //! pointless). Every `reconcile_interval`, and `backfill_after` after the consumer group had to be
-//! recreated, it compares everything and repairs what differs.
+//! recreated, it compares everything and repairs what differs (after a loss at once, otherwise what
+//! two runs in a row found: one run alone may just see a worker that is behind).
 
 use std::{sync::Arc, time::Instant};
 
@@ -58,6 +59,9 @@ impl Healer {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut next_full = Instant::now() + self.settings.backfill_after;
+        // Repair at once after a loss; otherwise only differences seen by two runs in a row (one
+        // run alone may see a worker that is merely behind).
+        let (mut after_loss, mut differed) = (true, false);
         loop {
             match self.close_gaps().await {
                 Ok(_) => self.health.ok(Part::Heal),
@@ -67,15 +71,20 @@ impl Healer {
                 }
             }
             if Instant::now() >= next_full {
-                if let Err(e) = self.reconcile().await {
-                    tracing::warn!(error = %e, "periodic reconciliation failed");
-                    self.health.failed(Part::Heal, &e);
+                match self.reconcile(after_loss || differed).await {
+                    Ok(differs) => differed = differs,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "periodic reconciliation failed");
+                        self.health.failed(Part::Heal, &e);
+                    }
                 }
+                after_loss = false;
                 next_full = Instant::now() + self.settings.reconcile_interval;
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.gap_check) => {}
                 _ = self.lost.notified() => {
+                    after_loss = true;
                     next_full = next_full.min(Instant::now() + self.settings.backfill_after);
                 }
                 _ = shutdown.wait_for(|stop| *stop) => return,
@@ -95,9 +104,9 @@ impl Healer {
             .await
             .map_err(|e| HealError::Pool(e.to_string()))?;
         let found = gaps(&mut conn, since, cut).await?;
-        let oldest_age = found
-            .oldest
-            .map_or(0.0, |at| (now - at).num_milliseconds().max(0) as f64 / 1_000.0);
+        let oldest_age = found.oldest.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1_000.0
+        });
         metrics::gaps(found.overdue, oldest_age);
         if found.overdue == 0 {
             return Ok(0);
@@ -131,8 +140,10 @@ impl Healer {
         Ok(total)
     }
 
-    /// Compares everything older than `backfill_after`; logs, counts and repairs differences.
-    pub async fn reconcile(&self) -> Result<(), HealError> {
+    /// Compares everything older than `backfill_after`; logs and counts differences, and repairs
+    /// them when `repair` (else the next run does if they are still there). Returns whether
+    /// anything differed.
+    pub async fn reconcile(&self, repair: bool) -> Result<bool, HealError> {
         let cut = Utc::now() - self.settings.backfill_after;
         let report = reconcile::report(&self.pg, cut)
             .await
@@ -140,19 +151,23 @@ impl Healer {
         metrics::reconciled(report.total());
         if report.in_sync {
             tracing::debug!("the ledger is in sync");
-            return Ok(());
+            return Ok(false);
         }
         tracing::warn!(
             missing = report.movements.missing,
             orphaned = report.movements.orphaned,
             days = report.day_difference_count,
             levels = report.difference_count,
-            "the ledger differs from the stock tables; repairing"
+            repair,
+            "the ledger differs from the stock tables"
         );
+        if !repair {
+            return Ok(true);
+        }
         let repaired = reconcile::repair(&self.pg, cut)
             .await
             .map_err(|e| HealError::Other(e.to_string()))?;
         tracing::warn!(?repaired, "the ledger was repaired");
-        Ok(())
+        Ok(true)
     }
 }

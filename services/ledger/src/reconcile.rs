@@ -61,19 +61,19 @@ impl Report {
 pub async fn report(pool: &PgPool, cut: DateTime<Utc>) -> Result<Report, ApiError> {
     let mut conn = db::conn(pool).await?;
     let checked_at = Utc::now();
-    let (difference_count, differences, movements, (day_difference_count, day_differences)) =
-        conn.build_transaction()
-            .repeatable_read()
-            .read_only()
-            .run::<_, ApiError, _>(async |conn| {
-                Ok((
-                    count_differences(conn, cut).await?,
-                    differences(conn, cut, MAX_LISTED).await?,
-                    movement_counts(conn, cut).await?,
-                    day_differences(conn, cut, MAX_LISTED).await?,
-                ))
-            })
-            .await?;
+    let (difference_count, differences, movements, (day_difference_count, day_differences)) = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run::<_, ApiError, _>(async |conn| {
+            Ok((
+                count_differences(conn, cut).await?,
+                differences(conn, cut, MAX_LISTED).await?,
+                movement_counts(conn, cut).await?,
+                day_differences(conn, cut, MAX_LISTED).await?,
+            ))
+        })
+        .await?;
     let mut report = Report {
         in_sync: false,
         difference_count,

@@ -145,7 +145,8 @@ async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
         }
     }
     if problems.is_empty() {
-        return HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "service": "ledger" }));
+        return HttpResponse::Ok()
+            .json(serde_json::json!({ "status": "ready", "service": "ledger" }));
     }
     HttpResponse::ServiceUnavailable()
         .content_type("application/problem+json")

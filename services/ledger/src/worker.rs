@@ -128,7 +128,10 @@ impl Worker {
         };
         match created {
             Ok(start) => {
-                tracing::warn!(start = start.unwrap_or("existing"), "the consumer group was missing: recreated it; the healer backfills what was lost");
+                tracing::warn!(
+                    start = start.unwrap_or("existing"),
+                    "the consumer group was missing: recreated it; the healer backfills what was lost"
+                );
                 metrics::group_recreated();
                 self.health.ok(Part::Consumer);
                 self.own_pending = Some("0".into());

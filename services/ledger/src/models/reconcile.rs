@@ -176,5 +176,6 @@ pub async fn day_differences(
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?;
-    Ok((rows.iter().next().map_or(0, |r| r.total), rows))
+    let total = <[DayDifference]>::first(&rows).map_or(0, |r| r.total);
+    Ok((total, rows))
 }

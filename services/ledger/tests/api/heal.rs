@@ -9,7 +9,7 @@ use std::{
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
-use inventory_events::StockEvent;
+use inventory_events::{MovementType, StockEvent};
 use inventory_ledger::{
     config::{Config, HealSettings},
     heal::Healer,
@@ -211,7 +211,12 @@ async fn reconcile_finds_a_day_difference_that_the_levels_do_not_show() {
     assert_eq!(report.day_difference_count, 1, "{report:?}");
     let day = &report.day_differences[0];
     assert_eq!(
-        (day.movements_out, day.movements_net, day.ledger_out, day.ledger_net),
+        (
+            day.movements_out,
+            day.movements_net,
+            day.ledger_out,
+            day.ledger_net
+        ),
         (4, -4, 0, 0)
     );
     assert!(!report.in_sync);
@@ -226,7 +231,20 @@ async fn reconcile_finds_a_day_difference_that_the_levels_do_not_show() {
 #[tokio::test]
 async fn a_rebuild_equals_the_incremental_projection_and_changes_nothing_twice() {
     let mut ledger = Ledger::new().await;
-    let history = History::generate(2, 5, 30);
+    let mut history = History::generate(2, 5, 30);
+    // A reorder-level change (no movement: keyed by its event) makes the last level low.
+    let last = history.events.last().cloned().expect("events");
+    history.events.push(StockEvent {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        movement_id: String::new(),
+        movement_type: MovementType::ReorderLevelSet as i32,
+        quantity: 0,
+        delta: 0,
+        level_version: last.level_version + 1,
+        reorder_level: 1_000,
+        occurred_at_micros: last.occurred_at_micros + 1,
+        ..last
+    });
     record(&mut ledger.conn().await, &history.events).await;
     ledger.publish(&history.events).await;
     let worker = ledger.spawn(settings("incremental"));
@@ -259,7 +277,10 @@ async fn a_rebuild_equals_the_incremental_projection_and_changes_nothing_twice()
     assert_complete(&ledger, &history).await;
 
     let second = rebuild(&mut conn).await;
-    assert!(!second.any(), "a second rebuild changes nothing: {second:?}");
+    assert!(
+        !second.any(),
+        "a second rebuild changes nothing: {second:?}"
+    );
     assert_eq!(
         count(
             &mut conn,
@@ -287,4 +308,51 @@ async fn closes_a_gap_of_10000_movements() {
     );
     assert_eq!(backfilled, 10_000);
     assert_complete(&ledger, &history).await;
+}
+
+#[tokio::test]
+async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
+    let mut ledger = Ledger::new().await;
+    let (store, product) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let stock_in = event(store, product, 8, 8, 1, 0, DAY0);
+    let reorder = StockEvent {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        movement_id: String::new(),
+        movement_type: MovementType::ReorderLevelSet as i32,
+        quantity: 0,
+        delta: 0,
+        level_version: 2,
+        reorder_level: 10,
+        occurred_at_micros: DAY0 + 1,
+        ..stock_in.clone()
+    };
+    record(&mut ledger.conn().await, &[stock_in.clone(), reorder]).await;
+    // The threshold change is lost with Redis's data; no movement is missing.
+    ledger.publish(&[stock_in]).await;
+    let worker = ledger.spawn(settings("reorder"));
+    ledger.drained().await;
+    worker.stop().await;
+
+    let healer = healer(&ledger);
+    assert_eq!(healer.close_gaps().await.expect("gaps"), 0);
+    assert!(
+        healer.reconcile(false).await.expect("reconcile"),
+        "the level's reorder level differs"
+    );
+    assert!(ledger.projections().await.open_alerts.is_empty());
+    assert!(healer.reconcile(true).await.expect("repair"));
+    let projections = ledger.projections().await;
+    assert_eq!(
+        (
+            projections.levels[0].reorder_level,
+            projections.levels[0].version
+        ),
+        (10, 2)
+    );
+    assert_eq!(
+        projections.open_alerts.len(),
+        1,
+        "8 <= 10: the level is low"
+    );
+    assert!(!healer.reconcile(false).await.expect("in sync"));
 }

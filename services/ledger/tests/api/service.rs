@@ -90,3 +90,37 @@ async fn serves_health_reconciles_and_stops_cleanly() {
     assert!(result.is_ok());
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());
 }
+
+/// `REDIS_STREAM_URL`: the worker consumes the stream there, whatever `REDIS_URL` says.
+#[tokio::test]
+async fn the_stream_is_read_from_redis_stream_url() {
+    let mut ledger = Ledger::new().await;
+    let (store, product) = (Uuid::now_v7(), Uuid::now_v7());
+    let events = [event(store, product, 4, 4, 1, 0, DAY0)];
+    crate::stock_side::record(&mut ledger.conn().await, &events).await;
+    let mut config = ledger.config.clone();
+    config.service.redis_stream_url = Some(config.service.redis_url.clone());
+    // Nothing listens on port 1: only the stream's Redis is reachable.
+    config.service.redis_url = "redis://127.0.0.1:1".into();
+    let app = inventory_ledger::startup::build(Config {
+        worker: settings("stream-url"),
+        heal: HealSettings {
+            backfill_after: Duration::from_secs(3_600 * 24 * 365),
+            ..HealSettings::default()
+        },
+        ..config
+    })
+    .await
+    .expect("the worker starts");
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let stopper = app.stopper();
+    let running = tokio::spawn(app.run_until_stopped());
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    ledger.publish(&events).await;
+    ledger.drained().await;
+    assert_eq!(ledger.projections().await.entries, 1);
+    stopper.stop().await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), running).await;
+}

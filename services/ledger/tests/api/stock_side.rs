@@ -34,7 +34,10 @@ pub async fn record(conn: &mut AsyncPgConnection, events: &[StockEvent]) {
                  INSERT INTO stock_levels (id, store_id, product_id, quantity, reorder_level, \
                      version, updated_at) \
                  VALUES ('{id}', '{store}', '{product}', {}, {}, {}, to_timestamp({} / 1e6))",
-                last.quantity_after, last.reorder_level, last.level_version, last.occurred_at_micros
+                last.quantity_after,
+                last.reorder_level,
+                last.level_version,
+                last.occurred_at_micros
             ),
         )
         .await;
