@@ -8,9 +8,9 @@
 #                             starts everything again
 #   backup.sh list            the base backups and the earliest time each one restores to
 #
-# PostgreSQL archives its WAL (gzipped) all the time (stack.sh sets archive_mode) into <backups>/wal; base backups
-# go to <backups>/base/<id> with <id>.info beside. <backups> is BACKUP_DIR, or the state folder's
-# backups/. Settings: the stack's own (STACK, STATE_DIR, the ports and instance counts: the same as for
+# PostgreSQL archives its WAL, gzipped, all the time (stack.sh sets archive_mode) into <backups>/wal;
+# base backups go to <backups>/base/<id> with <id>.info beside. <backups> is BACKUP_DIR, or the state
+# folder's backups/. Settings: the stack's own (STACK, STATE_DIR, the ports and instance counts: the same as for
 # `stack.sh up`), BACKUP_DIR, BACKUP_KEEP (base backups kept, default 7; older ones, and the WAL only
 # they needed, are removed after each backup), RESTORE_TIMEOUT (seconds the WAL replay may take, 600).
 set -euo pipefail

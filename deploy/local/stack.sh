@@ -137,6 +137,7 @@ backup_root() {
     local dir="${BACKUP_DIR:-}"
     [ -n "$dir" ] || dir="$(reachable_dir backups postgres)"
     mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
     chmod 700 "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     echo "$dir"
