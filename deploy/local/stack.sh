@@ -145,11 +145,28 @@ pg_home() {
     fi
 }
 
+# Where backups go (deploy/local/backup.sh) and PostgreSQL archives its WAL: BACKUP_DIR, or the state
+# folder's backups/ (reachable by the postgres user). Prints the folder.
+backup_root() {
+    local dir="${BACKUP_DIR:-}"
+    [ -n "$dir" ] || dir="$(reachable_dir backups postgres)"
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    chmod 700 "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    echo "$dir"
+}
+
 start_postgres() {
     pg_home
     mkdir -p "$PG_RUN"
     [ "$(id -u)" = 0 ] && chown postgres "$PG_RUN"
     ln -sfn "$PG_RUN/postgres.log" "$LOGS/postgres.log"
+    # Where archive_command (below) puts the WAL: BACKUP_DIR may change between starts.
+    local archive; archive="$(backup_root)/wal"
+    mkdir -p "$archive"
+    [ "$(id -u)" = 0 ] && chown postgres "$archive"
+    ln -sfn "$archive" "$PG_HOME/wal-archive"
     if [ ! -f "$PG_DATA/PG_VERSION" ]; then
         log "initialising PostgreSQL in $PG_DATA"
         mkdir -p "$PG_DATA"
@@ -168,6 +185,12 @@ start_postgres() {
             echo "shared_buffers = 256MB"
             echo "log_min_duration_statement = 1000"
             if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
+            # WAL archiving for point-in-time restores (deploy/local/backup.sh): each finished segment,
+            # and one at least every minute while there are writes, goes gzipped (a segment closed
+            # early is mostly zeros: ~75 KB) into the archive that `wal-archive` points at.
+            echo "archive_mode = on"
+            echo "archive_timeout = 60"
+            echo "archive_command = 'f=\"$PG_HOME/wal-archive/%f.gz\"; if [ -f \"\$f\" ]; then gzip -dc \"\$f\" | cmp -s - %p; else gzip -1 -c %p >\"\$f.part\" && sync \"\$f.part\" && mv \"\$f.part\" \"\$f\"; fi'"
         } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
     fi
     # postmaster.pid is PostgreSQL's own record (removed when it stops cleanly).
@@ -475,12 +498,15 @@ cmd_down() {
 cmd_clean() {
     cmd_down
     local link
-    for link in "$STATE_DIR/pg" "$STATE_DIR/nginx"; do
+    for link in "$STATE_DIR/pg" "$STATE_DIR/nginx" "$STATE_DIR/backups"; do
         if [ -L "$link" ]; then rm -rf "$(readlink -f "$link")"; fi
     done
     rm -rf "$STATE_DIR"
     log "removed $STATE_DIR"
 }
+
+# deploy/local/backup.sh sources this file for its functions.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
     up) cmd_up ;;

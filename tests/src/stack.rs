@@ -30,9 +30,10 @@ pub fn alive(pid: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A `stack.sh <command>` for the stack in `state_dir` with the settings it was started with (read
-/// back from its `stack.env`), run by `launcher` (a program and its arguments) when one is given.
-pub fn stack_command(state_dir: &Path, launcher: &[&str], command: &str) -> Command {
+/// A `deploy/local/<script> <args>` for the stack in `state_dir` with the settings it was started
+/// with (read back from its `stack.env`), run by `launcher` (a program and its arguments) when one
+/// is given.
+pub fn script_command(state_dir: &Path, launcher: &[&str], script: &str, args: &[&str]) -> Command {
     let stack = state_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -43,20 +44,19 @@ pub fn stack_command(state_dir: &Path, launcher: &[&str], command: &str) -> Comm
         .next()
         .and_then(|p| p.trim().parse().ok())
         .expect("INVENTORY_AUTH_PORTS");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/local/stack.sh");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/local")
+        .join(script);
     let mut command = match launcher.split_first() {
-        Some((program, args)) => {
+        Some((program, launcher_args)) => {
             let mut c = Command::new(program);
-            c.args(args).arg(script).arg(command);
+            c.args(launcher_args).arg(path);
             c
         }
-        None => {
-            let mut c = Command::new(script);
-            c.arg(command);
-            c
-        }
+        None => Command::new(path),
     };
     command
+        .args(args)
         .env("STACK", stack)
         .env("STATE_DIR", state_dir)
         .env("PG_PORT", env("INVENTORY_PG_PORT"))
@@ -83,14 +83,24 @@ pub fn stack_command(state_dir: &Path, launcher: &[&str], command: &str) -> Comm
     command
 }
 
+/// A `stack.sh <command>` for the stack in `state_dir` (see [`script_command`]).
+pub fn stack_command(state_dir: &Path, launcher: &[&str], command: &str) -> Command {
+    script_command(state_dir, launcher, "stack.sh", &[command])
+}
+
+/// Runs `deploy/local/<script> <args>` for the stack in `state_dir` and waits for it.
+pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), String> {
+    match script_command(state_dir, &[], script, args).status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("{script} {} failed: {status}", args.join(" "))),
+        Err(e) => Err(format!("cannot run {script}: {e}")),
+    }
+}
+
 /// Runs `stack.sh up` for the stack in `state_dir` with the settings it was started with, which
 /// starts whatever of it is not running (or does not answer).
 pub fn stack_up(state_dir: &Path) -> Result<(), String> {
-    match stack_command(state_dir, &[], "up").status() {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("stack.sh up failed: {status}")),
-        Err(e) => Err(format!("cannot run stack.sh: {e}")),
-    }
+    run_script(state_dir, "stack.sh", &["up"])
 }
 
 /// The state letter of process `pid` in `/proc/<pid>/stat` (`R`, `S`, `Z` for a zombie, ...), or
