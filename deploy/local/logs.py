@@ -20,11 +20,15 @@
         --follow keeps printing new matching lines as they are written, across rotations.
 """
 import argparse
+import fcntl
 import os
 import pathlib
 import signal
 import sys
 import time
+
+
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ from Python 3.10 on
 
 
 def rotate_files(path: pathlib.Path, keep: int) -> None:
@@ -85,6 +89,12 @@ class RotatingWriter:
 def cmd_rotate(args) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+    try:
+        # A deeper pipe (1 MiB, Linux's default limit for unprivileged processes), so that a burst
+        # of log lines never blocks the process writing them while this one waits for the CPU.
+        fcntl.fcntl(0, F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass
     writer = RotatingWriter(pathlib.Path(args.file), args.max_bytes, args.keep)
     pending = b""
     while True:

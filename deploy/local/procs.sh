@@ -18,7 +18,11 @@ proc_state() {
 alive() { [ "$(proc_state "${1:-}")" = running ]; }
 
 # Whether process $1 runs and its command line matches the regular expression $2.
-runs() { alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"; }
+# (Read whole first: `grep -q` leaving a pipe early would fail the pipeline under pipefail.)
+runs() {
+    local cmdline
+    alive "$1" && cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" && grep -q -- "$2" <<<"$cmdline"
+}
 
 pid_of() { [ -f "$1" ] && head -n1 "$1" | tr -dc '0-9' || true; }
 
@@ -52,7 +56,9 @@ owns() {
     local name="$1" pid="$2"
     runs "$pid" "$(program_of "$name")" || return 1
     case "$name" in postgres | redis | nginx | logkeeper | prometheus | redis-exporter | pg-exporter) return 0 ;; esac
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "INVENTORY_PORT=$(service_port "${name%-*}" "${name##*-}")"
+    local environ
+    environ="$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)" || return 1
+    grep -qx "INVENTORY_PORT=$(service_port "${name%-*}" "${name##*-}")" <<<"$environ"
 }
 
 answers() {

@@ -355,16 +355,19 @@ instance_list() {
     echo "$list"
 }
 
+# Renders the gateway's config; returns 1 when it is the same as the one in place.
 render_nginx() {
     mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/conf"
     [ "$(id -u)" = 0 ] && chown -R nobody "$NGINX_DIR/tmp"
-    local conf="$NGINX_DIR/conf/nginx.conf"
+    local conf="$NGINX_DIR/conf/nginx.conf.new"
     python3 "$ROOT/deploy/nginx/render.py" --out "$conf" --listen "127.0.0.1:$GATEWAY_PORT" \
         --state "$NGINX_DIR" --logs "$LOGS" --docs "$NGINX_DIR/html" --rate "${GATEWAY_RATE:-200r/s}" --burst "${GATEWAY_BURST:-400}" \
         --auth-rate "${GATEWAY_AUTH_RATE:-10r/s}" --auth-burst "${GATEWAY_AUTH_BURST:-20}" \
         --upstream "auth=$(instance_list auth)" --upstream "catalog=$(instance_list catalog)" \
         --upstream "stock=$(instance_list stock)"
     "$(nginx_bin)" -t -q -p "$NGINX_DIR" -c "$conf" 2>>"$LOGS/nginx-error.log" || die "the gateway config is invalid (see $LOGS/nginx-error.log)"
+    if cmp -s "$conf" "$NGINX_DIR/conf/nginx.conf"; then rm -f "$conf"; return 1; fi
+    mv "$conf" "$NGINX_DIR/conf/nginx.conf"
 }
 
 # The gateway's /openapi.json merges the documents the services serve; /docs renders it.
@@ -383,11 +386,12 @@ start_gateway() {
     # nginx's workers run as `nobody` when started as root: their files must be reachable by it.
     NGINX_DIR="$(reachable_dir nginx nobody)"
     publish_docs
-    render_nginx
+    local changed=1
+    render_nginx || changed=0
     if needs_start nginx "$PIDS/nginx.pid"; then
         local pid; pid="$(pid_of "$PIDS/nginx.pid")"
-        kill -HUP "$pid"
-        log "gateway reloaded (pid $pid)"
+        # A reload closes every client's idle keep-alive connection: only when the config changed.
+        if [ "$changed" = 1 ]; then kill -HUP "$pid"; log "gateway reloaded (pid $pid)"; else log "gateway already running (pid $pid)"; fi
         return
     fi
     free_port "$GATEWAY_PORT" nginx
