@@ -17,6 +17,19 @@ const IN_FLIGHT: usize = 100;
 
 async fn busy_app() -> TestApp {
     let db = Arc::new(inventory_testkit::TestDb::new().await);
+    // A thousand requests for one row wait for its lock in turn: on a loaded machine a statement
+    // may wait longer than the role's 5 s statement timeout (503, correctly). These tests are
+    // about what commits, so their database lets statements wait as long as the pool does.
+    let mut conn = db.connect().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "ALTER ROLE inventory_stock IN DATABASE {} SET statement_timeout = '120s'",
+            db.name
+        )),
+        &mut conn,
+    )
+    .await
+    .expect("statement timeout of the test database");
     TestApp::spawn_on(db, |c| {
         c.service.workers = 4;
         c.service.db_pool_size = 16;
