@@ -213,7 +213,10 @@ impl From<DieselError> for ApiError {
         }
         if let DieselError::DatabaseError(kind, info) = &e {
             let conflict = |kind, what: &str| {
-                ApiError::conflict(kind, format!("{what}{}", constraint(info.constraint_name())))
+                ApiError::conflict(
+                    kind,
+                    format!("{what}{}", constraint(info.constraint_name())),
+                )
             };
             match kind {
                 DatabaseErrorKind::UniqueViolation => {

@@ -348,11 +348,17 @@ fn read_scopes_follow_the_role_and_the_assignments() {
     };
     let admin = caller(Role::Admin, &[]);
     assert_eq!(admin.read_scope(None).ok(), Some(StoreScope::All));
-    assert_eq!(admin.read_scope(Some(b)).ok(), Some(StoreScope::Only(vec![b])));
+    assert_eq!(
+        admin.read_scope(Some(b)).ok(),
+        Some(StoreScope::Only(vec![b]))
+    );
 
     let clerk = caller(Role::Clerk, &[a]);
     assert_eq!(clerk.read_scope(None).ok(), Some(StoreScope::Only(vec![a])));
-    assert_eq!(clerk.read_scope(Some(a)).ok(), Some(StoreScope::Only(vec![a])));
+    assert_eq!(
+        clerk.read_scope(Some(a)).ok(),
+        Some(StoreScope::Only(vec![a]))
+    );
     assert!(matches!(
         clerk.read_scope(Some(b)),
         Err(ApiError::Forbidden(_))
@@ -360,7 +366,10 @@ fn read_scopes_follow_the_role_and_the_assignments() {
 
     let newcomer = caller(Role::Manager, &[]);
     let scope = newcomer.read_scope(None).ok();
-    assert!(scope.as_ref().is_some_and(StoreScope::is_empty), "no stores: nothing, not everything");
+    assert!(
+        scope.as_ref().is_some_and(StoreScope::is_empty),
+        "no stores: nothing, not everything"
+    );
     assert!(matches!(
         newcomer.read_scope(Some(a)),
         Err(ApiError::Forbidden(_))

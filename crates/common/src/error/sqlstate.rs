@@ -51,13 +51,22 @@ const BY_MESSAGE: &[(&str, &str)] = &[
     ("could not serialize access", "40001"),
     ("canceling statement due to statement timeout", "57014"),
     ("canceling statement due to user request", "57014"),
-    ("terminating connection due to administrator command", "57P01"),
-    ("terminating connection due to unexpected postmaster exit", "57P02"),
+    (
+        "terminating connection due to administrator command",
+        "57P01",
+    ),
+    (
+        "terminating connection due to unexpected postmaster exit",
+        "57P02",
+    ),
     ("terminating connection because of crash", "57P02"),
     ("the database system is starting up", "57P03"),
     ("the database system is shutting down", "57P03"),
     ("the database system is in recovery mode", "57P03"),
-    ("the database system is not yet accepting connections", "57P03"),
+    (
+        "the database system is not yet accepting connections",
+        "57P03",
+    ),
     ("the database system is not accepting connections", "57P03"),
     ("sorry, too many clients already", "53300"),
     ("bigint out of range", "22003"),
@@ -164,7 +173,10 @@ mod tests {
             assert_eq!(classify(&unknown(message)), fault, "{message}");
         }
         assert_eq!(sqlstate(&unknown("syntax error at or near")), None);
-        assert_eq!(classify(&unknown("syntax error at or near")), DbFault::Other);
+        assert_eq!(
+            classify(&unknown("syntax error at or near")),
+            DbFault::Other
+        );
     }
 
     #[test]

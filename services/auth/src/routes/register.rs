@@ -13,9 +13,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
+    config::Registration,
     domain::{Password, Username},
     models::users::{self, NewUser},
-    config::Registration,
     startup::AuthState,
 };
 
@@ -60,8 +60,7 @@ impl Registrar {
                 let caller = Caller::extract(req).into_inner()?;
                 if !caller.is_admin() {
                     return Err(ApiError::Forbidden(
-                        "registration is open to admins only (INVENTORY_REGISTRATION=admin)"
-                            .into(),
+                        "registration is open to admins only (INVENTORY_REGISTRATION=admin)".into(),
                     ));
                 }
                 Ok(Self(Some(caller)))

@@ -9,9 +9,7 @@ use inventory_testkit::TestDb;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{
-    ADMIN_USERNAME, Api, PASSWORD, TestApp, access_token, config, start,
-};
+use crate::helpers::{ADMIN_USERNAME, Api, PASSWORD, TestApp, access_token, config, start};
 
 /// An app whose registration is admin-only.
 async fn admin_only() -> TestApp {
@@ -115,7 +113,13 @@ async fn admin_only_registration_refuses_anyone_but_an_admin() {
 
 #[test]
 fn the_setting_takes_only_open_or_admin() {
-    assert_eq!("open".parse::<Registration>().ok(), Some(Registration::Open));
-    assert_eq!("admin".parse::<Registration>().ok(), Some(Registration::Admin));
+    assert_eq!(
+        "open".parse::<Registration>().ok(),
+        Some(Registration::Open)
+    );
+    assert_eq!(
+        "admin".parse::<Registration>().ok(),
+        Some(Registration::Admin)
+    );
     assert!("closed".parse::<Registration>().is_err());
 }

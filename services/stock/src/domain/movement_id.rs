@@ -61,9 +61,15 @@ mod tests {
 
     #[test]
     fn times_outside_the_v7_range_are_clamped() {
-        let before_1970 = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        let before_1970 = Utc
+            .with_ymd_and_hms(1900, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         assert_eq!(lower_bound(before_1970), Uuid::nil());
-        let far = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single().unwrap_or_default();
+        let far = Utc
+            .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+            .single()
+            .unwrap_or_default();
         assert!(lower_bound(far) > Uuid::now_v7());
     }
 }

@@ -126,7 +126,8 @@ pub struct MovementFilter {
 }
 
 /// The query of [`list`], boxed (tests EXPLAIN it).
-pub type ListQuery<'a> = stock_movements::BoxedQuery<'a, Pg, diesel::dsl::SqlTypeOf<AsSelect<Movement, Pg>>>;
+pub type ListQuery<'a> =
+    stock_movements::BoxedQuery<'a, Pg, diesel::dsl::SqlTypeOf<AsSelect<Movement, Pg>>>;
 
 /// The query of a page (`limit + 1` rows) of movements, newest first. Ids are UUIDv7, so id order
 /// is time order and the last id is the cursor; `from`/`to` become id bounds too (a movement's

@@ -133,9 +133,15 @@ async fn time_filters_keep_their_meaning_at_the_bounds() {
     let micro = chrono::Duration::microseconds(1);
     // `from` is inclusive, `to` exclusive, to the microsecond of `created_at`.
     assert_eq!(count(format!("/stock/movements?from={}", enc(at))).await, 1);
-    assert_eq!(count(format!("/stock/movements?from={}", enc(at + micro))).await, 0);
+    assert_eq!(
+        count(format!("/stock/movements?from={}", enc(at + micro))).await,
+        0
+    );
     assert_eq!(count(format!("/stock/movements?to={}", enc(at))).await, 0);
-    assert_eq!(count(format!("/stock/movements?to={}", enc(at + micro))).await, 1);
+    assert_eq!(
+        count(format!("/stock/movements?to={}", enc(at + micro))).await,
+        1
+    );
 }
 
 #[tokio::test]

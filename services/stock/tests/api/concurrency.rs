@@ -300,7 +300,9 @@ async fn a_plain_stock_in_cannot_slip_between_check_and_change() {
             let res = client
                 .post(url)
                 .bearer_auth(token)
-                .json(&serde_json::json!({ "store_id": store, "product_id": product, "quantity": 5 }))
+                .json(
+                    &serde_json::json!({ "store_id": store, "product_id": product, "quantity": 5 }),
+                )
                 .send()
                 .await
                 .expect("request");
@@ -333,7 +335,10 @@ async fn a_plain_stock_in_cannot_slip_between_check_and_change() {
         .await
         .expect("the checked change");
     assert_eq!(level.quantity, 3);
-    assert!(level.was_created(), "the empty level becomes version 1 with its first movement");
+    assert!(
+        level.was_created(),
+        "the empty level becomes version 1 with its first movement"
+    );
     diesel::sql_query("COMMIT")
         .execute(&mut checker)
         .await

@@ -216,7 +216,13 @@ async fn cached_reads_see_every_committed_change() {
         json!(5)
     );
     assert_eq!(
-        quantity(expect_json(second.get(&format!("/stock/{other}"), &app.admin).await, 200).await),
+        quantity(
+            expect_json(
+                second.get(&format!("/stock/{other}"), &app.admin).await,
+                200
+            )
+            .await
+        ),
         json!(2)
     );
 }

@@ -104,7 +104,8 @@ async fn a_user_without_stores_sees_no_stock_data() {
     }
     // A store that does not exist is a 403 too for them: no probing which stores exist.
     expect_json(
-        app.get(&format!("/stock/{}", Uuid::now_v7()), &newcomer).await,
+        app.get(&format!("/stock/{}", Uuid::now_v7()), &newcomer)
+            .await,
         403,
     )
     .await;
@@ -145,5 +146,9 @@ async fn writes_into_another_store_stay_forbidden_and_leave_no_trace_in_reads() 
         200,
     )
     .await;
-    assert_eq!(history["items"], serde_json::json!([]), "B's movements stay hidden");
+    assert_eq!(
+        history["items"],
+        serde_json::json!([]),
+        "B's movements stay hidden"
+    );
 }
