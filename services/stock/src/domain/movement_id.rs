@@ -29,7 +29,8 @@ pub fn time_of(id: Uuid) -> DateTime<Utc> {
 /// `time_of(id) < t` ⟺ `id < bound(t)`.
 pub fn lower_bound(t: DateTime<Utc>) -> Uuid {
     // Round up to the next whole millisecond: an id of millisecond m is at or after t iff m ≥ ⌈t⌉.
-    let millis = t.timestamp_millis() + i64::from(t.timestamp_subsec_nanos() % 1_000_000 != 0);
+    let millis =
+        t.timestamp_millis() + i64::from(!t.timestamp_subsec_nanos().is_multiple_of(1_000_000));
     let millis = millis.clamp(0, MAX_MILLIS);
     let mut bytes = [0_u8; 16];
     bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
