@@ -27,7 +27,8 @@ fn targets() -> Vec<Target> {
         },
         Target {
             service: "stock",
-            path: format!("/stock/{}", Uuid::now_v7()),
+            // A read any valid token may make (a store's levels need an assignment to it).
+            path: "/stock/movements".into(),
         },
     ]
 }
@@ -145,7 +146,6 @@ async fn a_token_from_auth_is_accepted_by_every_service() {
         let res = api.get(&target.path, &clerk.token).await;
         let status = res.status().as_u16();
         let text = res.text().await.expect("body");
-        // A stock read of a store that does not exist is a 404 about the store, not about the token.
         assert!(
             status == 200 || (status == 404 && !text.contains("no route")),
             "{} {} answered {status}: {text}",

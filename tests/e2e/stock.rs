@@ -101,11 +101,7 @@ async fn a_clerk_cannot_touch_another_stores_stock() {
     )
     .await;
     // Nothing changed in their store.
-    let page = expect_json(
-        api.get(&format!("/stock/{theirs}"), &clerk.token).await,
-        200,
-    )
-    .await;
+    let page = expect_json(api.get(&format!("/stock/{theirs}"), &admin).await, 200).await;
     assert_eq!(page["items"][0]["quantity"], 10);
     let history = expect_json(
         api.get(&format!("/stock/movements?store_id={theirs}"), &admin)

@@ -87,7 +87,7 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may change stock in `store_id`.
+    /// Whether the caller may read and change stock in `store_id`.
     pub fn can_manage_store(&self, store_id: Uuid) -> bool {
         self.is_admin() || self.store_ids.contains(&store_id)
     }
@@ -100,6 +100,46 @@ impl Caller {
             Err(ApiError::Forbidden(format!(
                 "you are not assigned to store {store_id}"
             )))
+        }
+    }
+}
+
+/// The stores whose stock data (levels, movements, reports) a caller may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreScope {
+    /// Every store (an admin).
+    All,
+    /// Only these (a manager's or clerk's assignments, or the one store asked for); may be empty.
+    Only(Vec<Uuid>),
+}
+
+impl StoreScope {
+    /// The stores to filter on: `None` for every store.
+    pub fn store_ids(&self) -> Option<&[Uuid]> {
+        match self {
+            StoreScope::All => None,
+            StoreScope::Only(ids) => Some(ids),
+        }
+    }
+
+    /// Whether nothing can match (a user without stores): the answer is an empty list.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, StoreScope::Only(ids) if ids.is_empty())
+    }
+}
+
+impl Caller {
+    /// The scope of a read of stock data. An explicit `store` must be one the caller may read
+    /// (403 otherwise — never a silently empty answer) and is the whole scope; without one, an
+    /// admin reads every store and anyone else only their assigned stores (none: nothing).
+    pub fn read_scope(&self, store: Option<Uuid>) -> Result<StoreScope, ApiError> {
+        match store {
+            Some(id) => {
+                self.require_store(id)?;
+                Ok(StoreScope::Only(vec![id]))
+            }
+            None if self.is_admin() => Ok(StoreScope::All),
+            None => Ok(StoreScope::Only(self.store_ids.clone())),
         }
     }
 }

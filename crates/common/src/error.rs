@@ -1,9 +1,13 @@
 //! The one error type of every service, rendered as `application/problem+json` (RFC 9457), and the
 //! central mapping of database errors onto it.
 
+mod sqlstate;
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+pub use sqlstate::{DbFault, classify as classify_db_error, sqlstate};
 
 /// A problem with one field of the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,73 +202,70 @@ impl ApiError {
     }
 }
 
-/// The central mapping of diesel errors: missing row → 404, unique or check violation → 409,
-/// lost connection → 503, anything else → 500 (logged, not shown).
+/// The central mapping of diesel errors: missing row → 404, unique, check or foreign-key violation
+/// → 409, a conflict with a concurrent transaction, a statement timeout or a lost database → 503
+/// (with `Retry-After`), a value out of range → 422, anything else → 500 (logged, not shown).
+/// Transient faults are told apart by SQLSTATE ([`classify_db_error`]).
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
-        match &e {
-            DieselError::NotFound => ApiError::NotFound("resource not found".into()),
-            DieselError::DatabaseError(kind, info) => match kind {
-                DatabaseErrorKind::UniqueViolation => ApiError::conflict(
-                    "already-exists",
-                    format!(
-                        "a record with the same key already exists{}",
-                        constraint(info.constraint_name())
-                    ),
-                ),
-                DatabaseErrorKind::CheckViolation => ApiError::conflict(
-                    "constraint-violation",
-                    format!(
-                        "the change violates a rule of the data{}",
-                        constraint(info.constraint_name())
-                    ),
-                ),
-                DatabaseErrorKind::ForeignKeyViolation => ApiError::conflict(
-                    "reference-violation",
-                    format!(
-                        "the change refers to a record that does not exist{}",
-                        constraint(info.constraint_name())
-                    ),
-                ),
-                DatabaseErrorKind::ClosedConnection => {
-                    tracing::error!(error = %e, "database connection lost");
-                    ApiError::Unavailable("the database connection was lost; try again".into())
+        if let DieselError::NotFound = e {
+            return ApiError::NotFound("resource not found".into());
+        }
+        if let DieselError::DatabaseError(kind, info) = &e {
+            let conflict = |kind, what: &str| {
+                ApiError::conflict(
+                    kind,
+                    format!("{what}{}", constraint(info.constraint_name())),
+                )
+            };
+            match kind {
+                DatabaseErrorKind::UniqueViolation => {
+                    return conflict(
+                        "already-exists",
+                        "a record with the same key already exists",
+                    );
                 }
-                DatabaseErrorKind::SerializationFailure => ApiError::Unavailable(
-                    "the change conflicted with a concurrent one; try again".into(),
-                ),
-                _ => internal_db(&e),
-            },
-            _ => internal_db(&e),
+                DatabaseErrorKind::CheckViolation => {
+                    return conflict(
+                        "constraint-violation",
+                        "the change violates a rule of the data",
+                    );
+                }
+                DatabaseErrorKind::ForeignKeyViolation => {
+                    return conflict(
+                        "reference-violation",
+                        "the change refers to a record that does not exist",
+                    );
+                }
+                _ => {}
+            }
+        }
+        match classify_db_error(&e) {
+            DbFault::Conflict => ApiError::Unavailable(
+                "the change conflicted with a concurrent one; try again".into(),
+            ),
+            DbFault::Timeout => {
+                tracing::warn!(error = %e, "statement timeout");
+                ApiError::Unavailable(
+                    "the database took too long to answer (statement timeout); try again later"
+                        .into(),
+                )
+            }
+            DbFault::Unavailable => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::Unavailable("the database is unavailable; try again".into())
+            }
+            // An arithmetic result too large for its column.
+            DbFault::OutOfRange => {
+                ApiError::Unprocessable("a value is too large to compute or store".into())
+            }
+            DbFault::Other => ApiError::Internal(format!("database error: {e}")),
         }
     }
 }
 
 fn constraint(name: Option<&str>) -> String {
     name.map(|n| format!(" ({n})")).unwrap_or_default()
-}
-
-fn internal_db(e: &DieselError) -> ApiError {
-    // PostgreSQL shutting down or restarting reports these SQLSTATE classes as "unknown" errors.
-    let text = e.to_string();
-    if text.contains("terminating connection")
-        || text.contains("connection closed")
-        || text.contains("the database system is")
-    {
-        tracing::error!(error = %e, "database unavailable");
-        return ApiError::Unavailable("the database is unavailable; try again".into());
-    }
-    // A deadlock that outlived the callers' retries: transient, like a serialization failure.
-    if text.contains("deadlock detected") {
-        return ApiError::Unavailable(
-            "the change conflicted with a concurrent one; try again".into(),
-        );
-    }
-    // An arithmetic result too large for its column (e.g. a valuation of huge prices).
-    if text.contains("out of range") {
-        return ApiError::Unprocessable("a value is too large to compute or store".into());
-    }
-    ApiError::Internal(format!("database error: {e}"))
 }
 
 #[cfg(test)]
@@ -283,6 +284,10 @@ mod tests {
                 "terminating connection due to administrator command"
             ))
             .status(),
+            503
+        );
+        assert_eq!(
+            ApiError::from(unknown("canceling statement due to statement timeout")).status(),
             503
         );
         assert_eq!(ApiError::from(unknown("syntax error")).status(), 500);

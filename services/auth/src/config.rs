@@ -25,6 +25,29 @@ pub struct Config {
     pub admin_username: String,
     /// `INVENTORY_ADMIN_PASSWORD`: creates the first admin when set and missing.
     pub admin_password: Option<String>,
+    /// `INVENTORY_REGISTRATION`: who may `POST /auth/register` (default `open`).
+    pub registration: Registration,
+}
+
+/// Who may register users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registration {
+    /// Anyone (rate-limited): the new user is a clerk without stores, so sees only the catalog.
+    #[default]
+    Open,
+    /// Only an admin, with an admin's access token (401 without a token, 403 for anyone else).
+    Admin,
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Registration::Open),
+            "admin" => Ok(Registration::Admin),
+            other => Err(format!("`{other}`: expected open or admin")),
+        }
+    }
 }
 
 impl Config {
@@ -47,6 +70,7 @@ impl Config {
             login_attempts_per_minute: var_or("INVENTORY_LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
             admin_username: var_or("INVENTORY_ADMIN_USERNAME", "admin".to_owned())?,
             admin_password: optional("INVENTORY_ADMIN_PASSWORD")?,
+            registration: var_or("INVENTORY_REGISTRATION", Registration::Open)?,
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::routes::{
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Inventory: stock", version = "1.0.0", description = "Per-store stock levels, the movement history, transfers between stores, and reports from the ledger. Reads need any valid token; writes need the admin role or an assignment to the store. Writes accept an `Idempotency-Key`."),
+    info(title = "Inventory: stock", version = "1.0.0", description = "Per-store stock levels, the movement history, transfers between stores, and reports from the ledger. Reads and writes of stock data need the admin role or an assignment to the store (403 otherwise); lists without a store hold only the caller's stores. Writes accept an `Idempotency-Key`."),
     paths(
         add::add, levels::list, count::count,
         movements::create, batch::create, history::list,

@@ -336,3 +336,42 @@ fn the_signer_pairs_its_key_with_the_matching_public_key_in_any_order() {
     assert!(JwtSigner::from_key_files(&private, &[], ISS, AUD).is_err());
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
+
+#[test]
+fn read_scopes_follow_the_role_and_the_assignments() {
+    use super::StoreScope;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let caller = |role, stores: &[Uuid]| Caller {
+        user_id: Uuid::now_v7(),
+        role,
+        store_ids: stores.to_vec(),
+    };
+    let admin = caller(Role::Admin, &[]);
+    assert_eq!(admin.read_scope(None).ok(), Some(StoreScope::All));
+    assert_eq!(
+        admin.read_scope(Some(b)).ok(),
+        Some(StoreScope::Only(vec![b]))
+    );
+
+    let clerk = caller(Role::Clerk, &[a]);
+    assert_eq!(clerk.read_scope(None).ok(), Some(StoreScope::Only(vec![a])));
+    assert_eq!(
+        clerk.read_scope(Some(a)).ok(),
+        Some(StoreScope::Only(vec![a]))
+    );
+    assert!(matches!(
+        clerk.read_scope(Some(b)),
+        Err(ApiError::Forbidden(_))
+    ));
+
+    let newcomer = caller(Role::Manager, &[]);
+    let scope = newcomer.read_scope(None).ok();
+    assert!(
+        scope.as_ref().is_some_and(StoreScope::is_empty),
+        "no stores: nothing, not everything"
+    );
+    assert!(matches!(
+        newcomer.read_scope(Some(a)),
+        Err(ApiError::Forbidden(_))
+    ));
+}

@@ -1,8 +1,10 @@
-use actix_web::{HttpResponse, web};
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use diesel_async::AsyncConnection;
 use inventory_common::{
     ApiError,
-    auth::Role,
+    auth::{Caller, Role},
     db,
     web::{JsonBody, RequestId},
 };
@@ -11,6 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
+    config::Registration,
     domain::{Password, Username},
     models::users::{self, NewUser},
     startup::AuthState,
@@ -32,16 +35,56 @@ fn taken() -> ApiError {
     ApiError::conflict("username-taken", "that username is taken")
 }
 
+/// Who registers: nobody yet (open registration), or the admin whose token came with the request
+/// (`INVENTORY_REGISTRATION=admin`: 401 without a valid token, 403 for a non-admin). An extractor,
+/// so that it is checked before the body is read.
+pub struct Registrar(Option<Caller>);
+
+impl FromRequest for Registrar {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::read(req))
+    }
+}
+
+impl Registrar {
+    fn read(req: &HttpRequest) -> Result<Self, ApiError> {
+        let state = req
+            .app_data::<web::Data<AuthState>>()
+            .ok_or_else(|| ApiError::internal("AuthState is not registered as app data"))?;
+        match state.config.registration {
+            Registration::Open => Ok(Self(None)),
+            Registration::Admin => {
+                let caller = Caller::extract(req).into_inner()?;
+                if !caller.is_admin() {
+                    return Err(ApiError::Forbidden(
+                        "registration is open to admins only (INVENTORY_REGISTRATION=admin)".into(),
+                    ));
+                }
+                Ok(Self(Some(caller)))
+            }
+        }
+    }
+}
+
 /// `POST /auth/register`: a new clerk with no stores.
-#[utoipa::path(post, path = "/auth/register", operation_id = "auth_register", tag = "auth", security(()), request_body = RegisterRequest,
+#[utoipa::path(post, path = "/auth/register", operation_id = "auth_register", tag = "auth", security((), ("bearer" = [])), request_body = RegisterRequest,
     responses((status = 201, description = "Registered: a clerk without stores", body = crate::models::users::UserView),
+              (status = 401, description = "`INVENTORY_REGISTRATION=admin` and no valid access token was given (open registration needs none)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json"),
+              (status = 403, description = "`INVENTORY_REGISTRATION=admin` and the token is not an admin's", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json"),
               (status = 409, description = "The username is taken", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
+/// Open to anyone by default; with `INVENTORY_REGISTRATION=admin`, only an admin's token may
+/// register (the audit record then names the admin).
 #[tracing::instrument(skip_all)]
 pub async fn register(
     state: web::Data<AuthState>,
+    registrar: Registrar,
     request_id: RequestId,
     body: JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let registrar = registrar.0;
     let body = body.0;
     let username = Username::parse(&body.username)?;
     // The configured admin's name is reserved even before that admin exists (a start while the
@@ -74,8 +117,8 @@ pub async fn register(
                 conn,
                 NewAuditRecord {
                     id: Uuid::now_v7(),
-                    actor_id: Some(user.id),
-                    actor_role: Some(Role::Clerk.as_str()),
+                    actor_id: Some(registrar.as_ref().map_or(user.id, |a| a.user_id)),
+                    actor_role: Some(registrar.as_ref().map_or(Role::Clerk, |a| a.role).as_str()),
                     action: "user.register",
                     entity: "user",
                     entity_id: Some(user.id),

@@ -29,6 +29,7 @@ pub fn config(db: &TestDb) -> Config {
         login_attempts_per_minute: 10_000,
         admin_username: ADMIN_USERNAME.into(),
         admin_password: Some(ADMIN_PASSWORD.into()),
+        registration: inventory_auth::config::Registration::Open,
     }
 }
 

@@ -12,3 +12,4 @@ mod limits;
 mod login;
 mod refresh;
 mod register;
+mod registration;

@@ -3,6 +3,7 @@
 
 mod headers;
 mod movement;
+pub mod movement_id;
 mod quantity;
 
 pub use headers::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, TraceContext};

@@ -129,38 +129,37 @@ pub async fn quantity_of(
         .unwrap_or(0))
 }
 
-/// Locks a level by store and product for the rest of the transaction; its quantity (0 when missing).
+/// Locks a level by store and product for the rest of the transaction and returns its quantity,
+/// creating it empty (quantity 0, version 0: no movement yet) when missing. Every writer of that
+/// level then waits for this transaction: a plain `POST /stock` (its `INSERT ... ON CONFLICT`) as
+/// much as another request with `expected_quantity`. When the transaction fails, the empty level
+/// goes with it; when it succeeds, the movement it applies next makes it version 1.
 pub async fn lock_quantity(
     conn: &mut AsyncPgConnection,
     store_id: Uuid,
     product_id: Uuid,
 ) -> QueryResult<i64> {
     use stock_levels::dsl as l;
-    let read = async |conn: &mut AsyncPgConnection| {
-        stock_levels::table
-            .filter(l::store_id.eq(store_id))
-            .filter(l::product_id.eq(product_id))
-            .select(l::quantity)
-            .for_update()
-            .first::<i64>(conn)
-            .await
-            .optional()
-    };
-    if let Some(quantity) = read(conn).await? {
-        return Ok(quantity);
-    }
-    // No row to lock yet: serialise on the (store, product) pair instead, so that two transactions
-    // expecting the same missing level cannot both see 0; the second reads what the first created.
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind::<diesel::sql_types::Integer, _>(LEVEL_LOCK_CLASS)
-        .bind::<diesel::sql_types::Text, _>(format!("{store_id}/{product_id}"))
+    diesel::insert_into(stock_levels::table)
+        .values((
+            l::id.eq(Uuid::now_v7()),
+            l::store_id.eq(store_id),
+            l::product_id.eq(product_id),
+            l::quantity.eq(0_i64),
+            l::version.eq(0_i64),
+        ))
+        .on_conflict((l::store_id, l::product_id))
+        .do_nothing()
         .execute(conn)
         .await?;
-    Ok(read(conn).await?.unwrap_or(0))
+    stock_levels::table
+        .filter(l::store_id.eq(store_id))
+        .filter(l::product_id.eq(product_id))
+        .select(l::quantity)
+        .for_update()
+        .first::<i64>(conn)
+        .await
 }
-
-/// The advisory lock class (first key of the two-key form) of stock levels that do not exist yet.
-const LEVEL_LOCK_CLASS: i32 = 0x5704;
 
 /// Locks a level by id for the rest of the transaction.
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<StockLevel>> {

@@ -4,10 +4,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{
     QueryableByName,
-    sql_types::{BigInt, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 /// One product's movements on one day.
@@ -69,17 +69,51 @@ pub struct ValuationLine {
     pub quantity: i64,
     #[diesel(sql_type = BigInt)]
     pub price_cents: i64,
-    #[diesel(sql_type = BigInt)]
-    pub value_cents: i64,
+    /// quantity × price_cents, computed in NUMERIC: an exact integer that may exceed 64 bits.
+    #[diesel(sql_type = Text)]
+    #[serde(serialize_with = "exact_integer")]
+    #[schema(schema_with = exact_integer_schema)]
+    pub value_cents: String,
 }
 
 /// A store's total stock value.
-#[derive(Debug, Clone, Copy, QueryableByName)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct ValuationTotal {
     #[diesel(sql_type = BigInt)]
     pub products: i64,
-    #[diesel(sql_type = BigInt)]
-    pub total_value_cents: i64,
+    /// Σ quantity × price_cents in NUMERIC, as its decimal digits.
+    #[diesel(sql_type = Text)]
+    pub total_value_cents: String,
+}
+
+/// Writes the digits of a NUMERIC integer (PostgreSQL's text form) as a JSON number, exactly: no
+/// 64-bit overflow and no rounding through a float. (I-JSON readers that hold numbers as doubles
+/// see values beyond 2^53 rounded; cent values of real stock stay far below that.)
+pub fn exact_integer<S: Serializer>(digits: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error;
+    let plain = !digits.is_empty()
+        && digits
+            .strip_prefix('-')
+            .unwrap_or(digits)
+            .bytes()
+            .all(|b| b.is_ascii_digit());
+    if !plain {
+        return Err(S::Error::custom(format!("not an integer: {digits}")));
+    }
+    serde_json::value::RawValue::from_string(digits.to_owned())
+        .map_err(S::Error::custom)?
+        .serialize(serializer)
+}
+
+/// The OpenAPI schema of [`exact_integer`]: an integer without a 64-bit format.
+pub fn exact_integer_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .minimum(Some(0))
+        .description(Some(
+            "Cents, computed exactly in NUMERIC; may exceed 64 bits",
+        ))
+        .build()
 }
 
 #[derive(QueryableByName)]
@@ -88,18 +122,18 @@ struct AsOf {
     as_of: Option<DateTime<Utc>>,
 }
 
-/// When the newest event applied to the ledger (for `store`, or any store) happened; `None` when
-/// the ledger has seen nothing yet.
+/// When the newest event applied to the ledger (for `stores`, or any store when `None`) happened;
+/// `None` when the ledger has seen nothing yet.
 #[tracing::instrument(skip_all)]
 pub async fn as_of(
     conn: &mut AsyncPgConnection,
-    store: Option<Uuid>,
+    stores: Option<&[Uuid]>,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
     let row: AsOf = diesel::sql_query(
         "SELECT max(last_event_at) AS as_of FROM ledger_levels \
-         WHERE $1::uuid IS NULL OR store_id = $1",
+         WHERE $1::uuid[] IS NULL OR store_id = ANY($1)",
     )
-    .bind::<Nullable<SqlUuid>, _>(store)
+    .bind::<Nullable<Array<SqlUuid>>, _>(stores)
     .get_result(conn)
     .await?;
     Ok(row.as_of)
@@ -134,11 +168,12 @@ pub async fn daily(
     .await
 }
 
-/// Up to `limit` levels at or under their (positive) reorder level, by store then product.
+/// Up to `limit` levels at or under their (positive) reorder level of `stores` (every store when
+/// `None`), by store then product.
 #[tracing::instrument(skip_all)]
 pub async fn low_stock(
     conn: &mut AsyncPgConnection,
-    store: Option<Uuid>,
+    stores: Option<&[Uuid]>,
     after: Option<(Uuid, Uuid)>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<LowStockLine>> {
@@ -149,11 +184,11 @@ pub async fn low_stock(
          LEFT JOIN low_stock_alerts a ON a.store_id = l.store_id \
               AND a.product_id = l.product_id AND a.closed_at IS NULL \
          WHERE l.reorder_level > 0 AND l.quantity <= l.reorder_level \
-           AND ($1::uuid IS NULL OR l.store_id = $1) \
+           AND ($1::uuid[] IS NULL OR l.store_id = ANY($1)) \
            AND ($2::uuid IS NULL OR (l.store_id, l.product_id) > ($2, $3)) \
          ORDER BY l.store_id, l.product_id LIMIT $4",
     )
-    .bind::<Nullable<SqlUuid>, _>(store)
+    .bind::<Nullable<Array<SqlUuid>>, _>(stores)
     .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.0))
     .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
     .bind::<BigInt, _>(limit)
@@ -171,7 +206,7 @@ pub async fn valuation(
 ) -> diesel::QueryResult<Vec<ValuationLine>> {
     diesel::sql_query(
         "SELECT l.product_id, p.sku, p.name, l.quantity, p.price_cents, \
-                l.quantity * p.price_cents AS value_cents \
+                (l.quantity::numeric * p.price_cents)::text AS value_cents \
          FROM ledger_levels l JOIN products p ON p.id = l.product_id \
          WHERE l.store_id = $1 AND l.quantity > 0 \
            AND ($2::uuid IS NULL OR l.product_id > $2) \
@@ -184,7 +219,7 @@ pub async fn valuation(
     .await
 }
 
-/// The value of all of `store`'s stock.
+/// The value of all of `store`'s stock, in NUMERIC (no 64-bit overflow).
 #[tracing::instrument(skip_all, fields(%store))]
 pub async fn valuation_total(
     conn: &mut AsyncPgConnection,
@@ -192,7 +227,7 @@ pub async fn valuation_total(
 ) -> diesel::QueryResult<ValuationTotal> {
     diesel::sql_query(
         "SELECT count(*) AS products, \
-                COALESCE(sum(l.quantity * p.price_cents), 0)::bigint AS total_value_cents \
+                COALESCE(sum(l.quantity::numeric * p.price_cents), 0)::text AS total_value_cents \
          FROM ledger_levels l JOIN products p ON p.id = l.product_id \
          WHERE l.store_id = $1 AND l.quantity > 0",
     )

@@ -2,7 +2,9 @@
 //!
 //! Lines are applied in `(store_id, product_id)` order (stable, so lines of one level keep their
 //! order): every transaction takes its row locks in the same global order, so batches and transfers
-//! cannot deadlock each other.
+//! cannot deadlock each other. A line with `expected_quantity` takes its level's row lock at its
+//! place in that order before checking, creating the level empty when missing
+//! ([`levels::lock_quantity`]), so no writer of that level can slip between check and change.
 
 use std::collections::BTreeSet;
 

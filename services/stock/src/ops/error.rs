@@ -1,8 +1,8 @@
 //! The error of a stock transaction: what the client gets, or a database error that a retry of the
 //! whole transaction may cure (deadlock, serialization failure).
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use inventory_common::ApiError;
+use diesel::result::Error as DieselError;
+use inventory_common::{ApiError, error::classify_db_error};
 
 /// Why a stock transaction failed.
 #[derive(Debug)]
@@ -14,17 +14,12 @@ pub enum TxError {
 }
 
 impl TxError {
-    /// Deadlocks and serialization failures: the transaction was rolled back and may simply run again.
+    /// Deadlocks and serialization failures (by SQLSTATE, the one classification in
+    /// `inventory_common::error`): the transaction was rolled back and may simply run again.
     pub fn is_retryable(&self) -> bool {
         match self {
-            TxError::Db(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => {
-                true
-            }
-            // diesel has no kind for SQLSTATE 40P01; PostgreSQL's message is fixed text.
-            TxError::Db(DieselError::DatabaseError(_, info)) => {
-                info.message().contains("deadlock detected")
-            }
-            _ => false,
+            TxError::Db(e) => classify_db_error(e).retry_at_once(),
+            TxError::Api(_) => false,
         }
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Actor, TxError};
 use crate::{
-    domain::{MovementKind, Note},
+    domain::{MovementKind, Note, movement_id},
     models::{
         levels::StockLevel,
         movements::{self, Movement, NewMovement},
@@ -32,10 +32,11 @@ pub async fn record(
     level: &StockLevel,
     change: &Change<'_>,
 ) -> Result<Movement, TxError> {
+    let (id, created_at) = movement_id::new_movement_id();
     let movement = movements::insert(
         conn,
         &NewMovement {
-            id: Uuid::now_v7(),
+            id,
             store_id: level.store_id,
             product_id: level.product_id,
             level_id: level.id,
@@ -49,6 +50,7 @@ pub async fn record(
             transfer_id: change.transfer_id,
             user_id: actor.user_id,
             request_id: Some(&actor.request_id),
+            created_at,
         },
     )
     .await?;

@@ -17,6 +17,19 @@ const IN_FLIGHT: usize = 100;
 
 async fn busy_app() -> TestApp {
     let db = Arc::new(inventory_testkit::TestDb::new().await);
+    // A thousand requests for one row wait for its lock in turn: on a loaded machine a statement
+    // may wait longer than the role's 5 s statement timeout (503, correctly). These tests are
+    // about what commits, so their database lets statements wait as long as the pool does.
+    let mut conn = db.connect().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "ALTER ROLE inventory_stock IN DATABASE {} SET statement_timeout = '120s'",
+            db.name
+        )),
+        &mut conn,
+    )
+    .await
+    .expect("statement timeout of the test database");
     TestApp::spawn_on(db, |c| {
         c.service.workers = 4;
         c.service.db_pool_size = 16;
@@ -190,8 +203,23 @@ async fn random_concurrent_mixes_conserve_stock() {
     );
 }
 
-/// Two transactions expecting a level that does not exist yet: the second waits for the first
-/// (there is no row to lock, so the pair is locked instead) and then sees what it created.
+/// Polls until a session of this test's database waits for a lock (at most 10 s).
+async fn someone_waits_for_a_lock(app: &TestApp) -> bool {
+    crate::helpers::eventually(10, || async {
+        let n = app
+            .scalar(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await;
+        (n > 0).then_some(())
+    })
+    .await
+    .is_some()
+}
+
+/// Two transactions expecting a level that does not exist yet: the first creates it empty and
+/// locks it, so the second waits for the first and then sees what it did.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_missing_level_is_locked_until_its_creator_commits() {
     use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -219,19 +247,15 @@ async fn a_missing_level_is_locked_until_its_creator_commits() {
             })
             .await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        !waiting.is_finished(),
+        someone_waits_for_a_lock(&app).await,
         "the second transaction waits for the first"
     );
+    assert!(!waiting.is_finished());
 
-    diesel::sql_query(format!(
-        "INSERT INTO stock_levels (id, store_id, product_id, quantity) VALUES ('{}', '{store}', '{product}', 5)",
-        Uuid::now_v7()
-    ))
-    .execute(&mut first)
-    .await
-    .expect("create the level");
+    levels::add(&mut first, store, product, 5)
+        .await
+        .expect("stock the level");
     diesel::sql_query("COMMIT")
         .execute(&mut first)
         .await
@@ -241,4 +265,87 @@ async fn a_missing_level_is_locked_until_its_creator_commits() {
         5,
         "then it sees the created level"
     );
+}
+
+/// A transaction that checked a missing level (expecting it empty) holds it until it commits: a
+/// plain `POST /stock` of the same level — no `expected_quantity` — cannot slip in between the
+/// check and the change; it waits, then adds on top.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plain_stock_in_cannot_slip_between_check_and_change() {
+    use diesel_async::RunQueryDsl;
+    use inventory_stock::models::levels;
+
+    let app = busy_app().await;
+    let (store, product) = (app.store().await, app.product().await);
+    let mut checker = app.db.connect().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut checker)
+        .await
+        .expect("begin");
+    assert_eq!(
+        levels::lock_quantity(&mut checker, store, product)
+            .await
+            .expect("check"),
+        0,
+        "the level is missing: it holds 0, as expected"
+    );
+
+    let writer = {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/stock", app.address),
+            app.admin.clone(),
+        );
+        tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(
+                    &serde_json::json!({ "store_id": store, "product_id": product, "quantity": 5 }),
+                )
+                .send()
+                .await
+                .expect("request");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.expect("json"))
+        })
+    };
+    // The writer must wait for the checker; before the fix it created the level and returned.
+    let waited = crate::helpers::eventually(10, || async {
+        if writer.is_finished() {
+            return Some(false);
+        }
+        let n = app
+            .scalar(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await;
+        (n > 0).then_some(true)
+    })
+    .await;
+    assert_eq!(
+        waited,
+        Some(true),
+        "the plain writer waits for the transaction that checked the level"
+    );
+
+    // The checker applies its change on the quantity it checked, and commits.
+    let level = levels::add(&mut checker, store, product, 3)
+        .await
+        .expect("the checked change");
+    assert_eq!(level.quantity, 3);
+    assert!(
+        level.was_created(),
+        "the empty level becomes version 1 with its first movement"
+    );
+    diesel::sql_query("COMMIT")
+        .execute(&mut checker)
+        .await
+        .expect("commit");
+
+    let (status, body) = writer.await.expect("join");
+    assert_eq!(status, 200, "the level existed by then: {body}");
+    assert_eq!(body["quantity"], 8, "added on top of the checked change");
+    assert_eq!(app.quantity(store, product).await, 8);
 }

@@ -5,11 +5,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 
 mod batch;
+mod bounded;
 mod concurrency;
 mod events;
 mod helpers;
 mod idempotency;
 mod reads;
 mod reports;
+mod scope;
 mod transfers;
 mod validation;

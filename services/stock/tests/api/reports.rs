@@ -32,7 +32,7 @@ async fn seed_level(
 }
 
 async fn json(app: &TestApp, path: &str, status: u16) -> Value {
-    let res = app.get(path, &app.clerk(&[])).await;
+    let res = app.get(path, &app.admin).await;
     assert_eq!(res.status(), status, "{path}");
     res.json().await.expect("json")
 }
@@ -298,4 +298,42 @@ async fn unknown_stores_are_404_and_bad_dates_400_naming_the_field() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn valuation_is_exact_beyond_64_bits() {
+    let app = TestApp::spawn().await;
+    let store = app.store().await;
+    let (a, b) = (app.product().await, app.product().await);
+    // 9e18 units at 9e18 cents each, twice: far beyond i64 (and u128 is not the limit either).
+    for p in [a, b] {
+        app.exec(&format!(
+            "UPDATE products SET price_cents = 9000000000000000000 WHERE id = '{p}'"
+        ))
+        .await;
+        seed_level(
+            &app,
+            store,
+            p,
+            &[("2026-11-25", 1, 0, 1)],
+            9_000_000_000_000_000_000,
+            0,
+            "2026-11-25T10:00:00Z",
+        )
+        .await;
+    }
+    let res = app
+        .get(&format!("/reports/stores/{store}/valuation"), &app.admin)
+        .await;
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(r#""total_value_cents":162000000000000000000000000000000000000"#),
+        "the total is an exact JSON integer: {text}"
+    );
+    assert!(
+        text.contains(r#""value_cents":81000000000000000000000000000000000000"#),
+        "each line too: {text}"
+    );
 }

@@ -55,9 +55,10 @@ struct DailyReport {
     params(("store_id" = Uuid, Path, description = "The store"), DailyQuery),
     responses((status = 200, description = "The days' lines, by day then product (`items`, `next_cursor`)", body = DailyReport),
               (status = 400, description = "A bad date (field `from` or `to`), `from` after `to`, more than 366 days, or a bad `limit`/`cursor`", body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed", body = ProblemDoc, content_type = "application/problem+json")))]
-/// Any valid token may read; 404 for a store that never existed; 400 naming `from`/`to` for bad
-/// dates (YYYY-MM-DD, `from` ≤ `to`, at most 366 days).
+/// An admin or a member of the store may read (403 otherwise); 404 for a store that never
+/// existed; 400 naming `from`/`to` for bad dates (YYYY-MM-DD, `from` ≤ `to`, at most 366 days).
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn daily(
     state: web::Data<StockState>,
@@ -66,6 +67,7 @@ pub async fn daily(
     q: web::Query<DailyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let store_id = path.into_inner();
+    caller.require_store(store_id)?;
     let range = DateRange::parse(q.from.as_deref(), q.to.as_deref(), Utc::now().date_naive())?;
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::cursor(q.cursor.as_deref(), params::cursor_day, params::cursor_uuid)?;
@@ -73,7 +75,7 @@ pub async fn daily(
     if !catalog::store_exists(&mut conn, store_id).await? {
         return Err(ApiError::NotFound(format!("store {store_id} not found")));
     }
-    let as_of = reports::as_of(&mut conn, Some(store_id)).await?;
+    let as_of = reports::as_of(&mut conn, Some(&[store_id])).await?;
     let rows = reports::daily(&mut conn, store_id, range.from, range.to, after, limit + 1).await?;
     let page = Page::from_rows(rows, limit, |l| format!("{}.{}", l.day, l.product_id));
     Ok(HttpResponse::Ok().json(DailyReport {

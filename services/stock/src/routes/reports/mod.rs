@@ -1,4 +1,5 @@
-//! `/reports`: reporting from the ledger worker's projections. Any valid token may read; each
+//! `/reports`: reporting from the ledger worker's projections. An admin reads every store, a
+//! manager or clerk only their assigned stores (403 for another); each
 //! report carries `as_of`, the time of the newest event the ledger has applied for its scope.
 
 pub(crate) mod daily;

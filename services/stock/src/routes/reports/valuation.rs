@@ -35,8 +35,11 @@ struct ValuationReport {
     as_of: Option<DateTime<Utc>>,
     /// Products with stock (all pages).
     products: i64,
-    /// Σ quantity × price_cents over all products with stock, at current catalog prices.
-    total_value_cents: i64,
+    /// Σ quantity × price_cents over all products with stock, at current catalog prices, computed
+    /// exactly in NUMERIC (an integer that may exceed 64 bits).
+    #[serde(serialize_with = "reports::exact_integer")]
+    #[schema(schema_with = reports::exact_integer_schema)]
+    total_value_cents: String,
     #[serde(flatten)]
     page: Page<ValuationLine>,
 }
@@ -44,8 +47,10 @@ struct ValuationReport {
 #[utoipa::path(get, operation_id = "reports_valuation", path = "/reports/stores/{store_id}/valuation", tag = "reports",
     params(("store_id" = Uuid, Path, description = "The store"), ValuationQuery),
     responses((status = 200, description = "The total and a page of products with stock, by product id (`items`, `next_cursor`)", body = ValuationReport),
+              (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed", body = ProblemDoc, content_type = "application/problem+json")))]
-/// Any valid token may read; 404 for a store that never existed.
+/// An admin or a member of the store may read (403 otherwise); 404 for a store that never
+/// existed. Values are computed in NUMERIC and written as exact JSON integers (no 64-bit overflow).
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn valuation(
     state: web::Data<StockState>,
@@ -54,13 +59,14 @@ pub async fn valuation(
     q: web::Query<ValuationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let store_id = path.into_inner();
+    caller.require_store(store_id)?;
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::uuid(q.cursor.as_deref(), "cursor")?;
     let mut conn = db::conn(&state.pg).await?;
     if !catalog::store_exists(&mut conn, store_id).await? {
         return Err(ApiError::NotFound(format!("store {store_id} not found")));
     }
-    let as_of = reports::as_of(&mut conn, Some(store_id)).await?;
+    let as_of = reports::as_of(&mut conn, Some(&[store_id])).await?;
     let total = reports::valuation_total(&mut conn, store_id).await?;
     let rows = reports::valuation(&mut conn, store_id, after, limit + 1).await?;
     let page = Page::from_rows(rows, limit, |l| l.product_id.to_string());

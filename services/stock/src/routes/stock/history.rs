@@ -5,9 +5,11 @@ use inventory_common::{
     ApiError,
     auth::Caller,
     db,
+    openapi::ProblemDoc,
     pagination::{Page, PageRequest},
 };
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::query;
 use crate::startup::StockState;
@@ -29,7 +31,8 @@ pub struct HistoryQuery {
         pattern = "^\\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
     )]
     cursor: Option<String>,
-    /// Only this store's movements.
+    /// Only this store's movements (one the caller may read; absent: every store the caller may
+    /// read).
     #[param(value_type = Uuid, required = false)]
     store_id: Option<String>,
     /// Only this product's movements.
@@ -48,9 +51,15 @@ pub struct HistoryQuery {
 }
 
 impl HistoryQuery {
-    fn filter(&self) -> Result<MovementFilter, ApiError> {
+    /// The filter, scoped to what `caller` may read: an explicit `store_id` must be one of theirs
+    /// (403 otherwise); without one, an admin reads every store and anyone else their own.
+    fn filter(&self, caller: &Caller) -> Result<MovementFilter, ApiError> {
+        let store_id = query::uuid(self.store_id.as_deref(), "store_id")?;
         let filter = MovementFilter {
-            store_id: query::uuid(self.store_id.as_deref(), "store_id")?,
+            stores: caller
+                .read_scope(store_id)?
+                .store_ids()
+                .map(<[Uuid]>::to_vec),
             product_id: query::uuid(self.product_id.as_deref(), "product_id")?,
             kind: self
                 .kind
@@ -70,9 +79,12 @@ impl HistoryQuery {
 }
 
 #[utoipa::path(get, operation_id = "stock_movements_list", path = "/stock/movements", tag = "movements", params(HistoryQuery),
-    responses((status = 200, description = "A page of movements, newest first", body = Page<MovementView>)))]
+    responses((status = 200, description = "A page of movements, newest first; without `store_id`, only the stores the caller may read (every store for an admin, none for a user without stores)", body = Page<MovementView>),
+              (status = 403, description = "`store_id` names a store the caller is not assigned to (and the caller is not admin)", body = ProblemDoc, content_type = "application/problem+json")))]
 /// Movements filtered by store, product, type and time range (`from` inclusive, `to` exclusive),
-/// newest first, cursor-paginated. Any valid token may read.
+/// newest first, cursor-paginated. An admin reads every store; a manager or clerk only their
+/// assigned stores: another `store_id` is a 403, and without `store_id` the list holds only
+/// their stores' movements (none for a user without stores).
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     state: web::Data<StockState>,
@@ -80,7 +92,14 @@ pub async fn list(
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
-    let filter = q.filter()?;
+    let filter = q.filter(&caller)?;
+    if filter.stores.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(HttpResponse::Ok().json(Page::<MovementView>::from_rows(
+            Vec::new(),
+            page.limit,
+            |m| m.id.to_string(),
+        )));
+    }
     let mut conn = db::conn(&state.pg).await?;
     let rows = movements::list(&mut conn, &filter, page.after, page.limit).await?;
     let views: Vec<MovementView> = rows.iter().map(|m| m.view()).collect();

@@ -1,4 +1,6 @@
-//! `GET /stock/{storeId}`: a store's stock levels, cached per page and filter.
+//! `GET /stock/{storeId}`: a store's stock levels, cached per page and filter. Access is checked
+//! before the cache is read: a cached page holds one store's levels, the same for every caller
+//! allowed to read that store, and nothing caller-specific.
 
 use actix_web::{HttpResponse, web};
 use inventory_common::{
@@ -44,9 +46,11 @@ pub struct LevelQuery {
 #[utoipa::path(get, operation_id = "stock_levels_list", path = "/stock/{id}", tag = "stock",
     params(("id" = Uuid, Path, description = "The store (the same path with PUT counts a stock level)"), LevelQuery),
     responses((status = 200, description = "A page of the store's levels in product id order", body = Page<LevelView>),
+              (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed (an archived store's levels stay readable)", body = ProblemDoc, content_type = "application/problem+json")))]
 /// Levels in product id order; `?low_stock=true` keeps those at or under their reorder level,
-/// `?product_id=` one product. Any valid token may read. 404 for a store that never existed.
+/// `?product_id=` one product. An admin or a member of the store may read (403 otherwise); 404
+/// for a store that never existed.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn list(
     state: web::Data<StockState>,
@@ -55,6 +59,7 @@ pub async fn list(
     q: web::Query<LevelQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let store_id = path.into_inner();
+    caller.require_store(store_id)?;
     let page = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let filter = LevelFilter {
         low_stock: query::flag(q.low_stock.as_deref(), "low_stock")?,
