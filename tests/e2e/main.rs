@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod docs;
 mod gateway;
+mod hostile_bounds;
 mod ledger;
 mod metrics;
 mod stock;
