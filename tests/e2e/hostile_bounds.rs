@@ -139,7 +139,7 @@ async fn invented_methods_add_no_metric_series_on_any_instance() {
     // And straight to the instances, past the gateway: labelled `OTHER`, not by their name.
     for port in ports.clone() {
         for path in paths(Uuid::new_v4()) {
-            let client = client.clone();
+            let (client, port) = (client.clone(), port.clone());
             requests.spawn(async move {
                 let method = invented_method();
                 client
