@@ -68,10 +68,7 @@ mod tests {
 
     #[test]
     fn only_first_pages_have_a_cache_field() {
-        assert_eq!(
-            page_field(50, None, None).as_deref(),
-            Some("limit=50&q=")
-        );
+        assert_eq!(page_field(50, None, None).as_deref(), Some("limit=50&q="));
         assert_eq!(
             page_field(50, None, Some("tea")).as_deref(),
             Some("limit=50&q=tea")

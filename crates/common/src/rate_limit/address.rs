@@ -41,6 +41,7 @@ pub fn client_key(req: &HttpRequest, trusted_proxies: &[IpNet]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 mod tests {
     use super::*;
 

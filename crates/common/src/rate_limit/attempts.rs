@@ -123,6 +123,7 @@ impl AttemptLimiter {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 mod tests {
     use super::*;
 
@@ -134,10 +135,14 @@ mod tests {
         let now = Instant::now();
         // Checking is free: any number of successful attempts record nothing.
         for _ in 0..100 {
-            limiter.check_at("admin|ip:192.0.2.1", now).expect("allowed");
+            limiter
+                .check_at("admin|ip:192.0.2.1", now)
+                .expect("allowed");
         }
         for _ in 0..3 {
-            limiter.check_at("admin|ip:192.0.2.1", now).expect("allowed");
+            limiter
+                .check_at("admin|ip:192.0.2.1", now)
+                .expect("allowed");
             limiter.failed_at("admin|ip:192.0.2.1", now);
         }
         match limiter.check_at("admin|ip:192.0.2.1", now) {
@@ -145,10 +150,14 @@ mod tests {
             other => panic!("expected a 429, got {other:?}"),
         }
         // Another address for the same user is a key of its own.
-        limiter.check_at("admin|ip:192.0.2.2", now).expect("allowed");
+        limiter
+            .check_at("admin|ip:192.0.2.2", now)
+            .expect("allowed");
         // One interval (10 s at 6 per minute) later, one more attempt.
         let later = now + Duration::from_secs(10);
-        limiter.check_at("admin|ip:192.0.2.1", later).expect("allowed");
+        limiter
+            .check_at("admin|ip:192.0.2.1", later)
+            .expect("allowed");
     }
 
     #[test]

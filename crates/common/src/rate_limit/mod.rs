@@ -152,6 +152,7 @@ pub fn forget_idle_keys(config: &LimiterConfig, name: &'static str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 mod tests {
     use super::*;
 
@@ -172,7 +173,11 @@ mod tests {
             if limiter.is_empty() {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "{} keys left", limiter.len());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} keys left",
+                limiter.len()
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // A busy client is kept.

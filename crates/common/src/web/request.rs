@@ -102,16 +102,19 @@ impl FromRequest for TraceId {
 
 /// The request's [`TraceId`]: the one the root span chose, else the `traceparent`'s, else "".
 fn trace_id_of_request(req: &HttpRequest) -> TraceId {
-    req.extensions().get::<TraceId>().cloned().unwrap_or_else(|| {
-        TraceId(
-            trace_id_of(
-                req.headers()
-                    .get("traceparent")
-                    .and_then(|v| v.to_str().ok()),
+    req.extensions()
+        .get::<TraceId>()
+        .cloned()
+        .unwrap_or_else(|| {
+            TraceId(
+                trace_id_of(
+                    req.headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok()),
+                )
+                .to_owned(),
             )
-            .to_owned(),
-        )
-    })
+        })
 }
 
 /// Outermost middleware: makes sure the request has an id (echoed on the response), logs one line per

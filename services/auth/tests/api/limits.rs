@@ -149,7 +149,14 @@ async fn a_username_no_account_can_have_is_refused_like_a_wrong_password_and_nev
         .await
         .expect_problem(401);
     let long = "x".repeat(10_000);
-    for username in ["ab", long.as_str(), "has space", "semi;colon", "ünïcode", ""] {
+    for username in [
+        "ab",
+        long.as_str(),
+        "has space",
+        "semi;colon",
+        "ünïcode",
+        "",
+    ] {
         // Repeated from one address: never a 429, since the name never becomes a limiter key.
         for _ in 0..3 {
             let body = login_with(&api, username, "wrong password", "192.0.2.6")

@@ -1,3 +1,5 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
+
 use actix_web::{App, HttpResponse, test as actix_test, web};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
@@ -23,7 +25,12 @@ fn trace_ids_come_from_a_well_formed_traceparent() {
 
 #[test]
 fn only_short_plain_request_ids_are_kept() {
-    for good in ["a", "e2e-req-42", "A.b_c-9", &"x".repeat(MAX_REQUEST_ID_LEN)] {
+    for good in [
+        "a",
+        "e2e-req-42",
+        "A.b_c-9",
+        &"x".repeat(MAX_REQUEST_ID_LEN),
+    ] {
         assert_eq!(plain_request_id(good), Some(good), "{good}");
     }
     for bad in [
@@ -91,9 +98,8 @@ async fn no_metric_label_comes_from_the_request() {
         App::new()
             .wrap(actix_web::middleware::from_fn(request_context))
             .service(
-                web::resource("/products/{id}").route(web::get().to(|| async {
-                    HttpResponse::Ok().finish()
-                })),
+                web::resource("/products/{id}")
+                    .route(web::get().to(|| async { HttpResponse::Ok().finish() })),
             ),
     )
     .await;
@@ -126,8 +132,10 @@ async fn no_metric_label_comes_from_the_request() {
     assert!(!values.is_empty(), "{rendered}");
     for (name, value) in &values {
         let allowed = match name.as_str() {
-            "method" => ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"]
-                .contains(&value.as_str()),
+            "method" => [
+                "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER",
+            ]
+            .contains(&value.as_str()),
             "route" => ["/products/{id}", "unmatched"].contains(&value.as_str()),
             "status" => value.parse::<u16>().is_ok(),
             "le" | "quantile" => true,

@@ -71,15 +71,20 @@ pub async fn list(
     });
     let rows: Vec<LevelView> = state
         .cache
-        .get_or_load_variant(&StockState::store_key(store_id), field.as_deref(), || async {
-            let mut conn = db::conn(&state.pg).await?;
-            if !catalog::store_exists(&mut conn, store_id).await? {
-                return Err(ApiError::NotFound(format!("store {store_id} not found")));
-            }
-            let rows =
-                levels::list_for_store(&mut conn, store_id, filter, page.after, page.limit).await?;
-            Ok(rows.iter().map(|l| l.view()).collect())
-        })
+        .get_or_load_variant(
+            &StockState::store_key(store_id),
+            field.as_deref(),
+            || async {
+                let mut conn = db::conn(&state.pg).await?;
+                if !catalog::store_exists(&mut conn, store_id).await? {
+                    return Err(ApiError::NotFound(format!("store {store_id} not found")));
+                }
+                let rows =
+                    levels::list_for_store(&mut conn, store_id, filter, page.after, page.limit)
+                        .await?;
+                Ok(rows.iter().map(|l| l.view()).collect())
+            },
+        )
         .await?;
     Ok(
         HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |l| {
