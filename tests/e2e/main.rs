@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod docs;
 mod gateway;
+mod hostile_bounds;
 mod hostile_scope;
 mod ledger;
 mod metrics;

@@ -12,6 +12,13 @@
 //!   is (entries survive a Redis restart in its AOF), and meanwhile this instance reads those keys
 //!   from the database.
 //! * Concurrent misses of one key in one instance share one load (single flight).
+//! * Bounded whatever clients ask for: a key holds at most `max_fields` variants (default
+//!   [`MAX_FIELDS_PER_KEY`] = 64); a load beyond that is answered from the database and not stored
+//!   (counted in `cache_full_total`). Callers cache only variants worth it — first pages, not pages
+//!   after a client-chosen cursor ([`Cache::get_or_load_variant`] with `None`) — and only values that
+//!   loaded (a 404 for a made-up id stores nothing), so the keys are the list keys plus one per
+//!   existing entity. Redis therefore holds at most `keys × 64 × one page (≤ 500 rows)`, each key for
+//!   at most `ttl`, however many cursors, searches or ids clients invent.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -27,10 +34,18 @@ use crate::{ApiError, redis::RedisPool};
 const STORE_IF_UNCHANGED: &str = r"
 local current = redis.call('GET', KEYS[2]) or '0'
 if current ~= ARGV[1] then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0
+   and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return 2 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4], 'NX')
 return 1
 ";
+
+/// What [`STORE_IF_UNCHANGED`] answers when the key already holds `max_fields` other variants.
+const FULL: i64 = 2;
+
+/// The default bound on the variants (hash fields) of one cache key.
+pub const MAX_FIELDS_PER_KEY: usize = 64;
 
 /// A cache over one Redis pool. Cheap to clone.
 #[derive(Clone)]
@@ -38,6 +53,7 @@ pub struct Cache {
     pool: RedisPool,
     prefix: String,
     ttl: Duration,
+    max_fields: usize,
     timeout: Duration,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     script: Arc<redis::Script>,
@@ -65,6 +81,7 @@ impl Cache {
             pool,
             prefix: prefix.into(),
             ttl,
+            max_fields: MAX_FIELDS_PER_KEY,
             timeout,
             flights: Arc::default(),
             script: Arc::new(redis::Script::new(STORE_IF_UNCHANGED)),
@@ -72,7 +89,33 @@ impl Cache {
         }
     }
 
-    /// Returns the cached value of `key`/`field`, or loads it with `load` and caches it.
+    /// The same cache with at most `max_fields` variants per key.
+    pub fn with_max_fields(mut self, max_fields: usize) -> Self {
+        self.max_fields = max_fields;
+        self
+    }
+
+    /// Like [`Cache::get_or_load`] for a variant that may not be worth caching: `None` (e.g. a page
+    /// after a client-chosen cursor) loads every time and stores nothing.
+    pub async fn get_or_load_variant<T, F, Fut>(
+        &self,
+        key: &str,
+        field: Option<&str>,
+        load: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        match field {
+            Some(field) => self.get_or_load(key, field, load).await,
+            None => load().await,
+        }
+    }
+
+    /// Returns the cached value of `key`/`field`, or loads it with `load` and caches it (unless the
+    /// key already holds its maximum of variants).
     pub async fn get_or_load<T, F, Fut>(
         &self,
         key: &str,
@@ -254,11 +297,13 @@ impl Cache {
                 .arg(field)
                 .arg(json)
                 .arg(self.ttl.as_millis() as u64)
+                .arg(self.max_fields)
                 .invoke_async::<i64>(&mut *conn)
                 .await
                 .map_err(|e| e.to_string())
         };
         match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(FULL)) => metrics::counter!("cache_full_total").increment(1),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => self.failed("set", &e),
             Err(_) => self.failed("set", "timed out"),

@@ -18,8 +18,8 @@ pub struct Config {
     pub credential_rate_per_minute: u32,
     /// `INVENTORY_AUTH_RATE_LIMIT_BURST` (default 10).
     pub credential_rate_burst: u32,
-    /// `INVENTORY_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts per username per minute, whatever the
-    /// address (default 10; burst 5).
+    /// `INVENTORY_LOGIN_ATTEMPTS_PER_MINUTE`: failed logins per (username, client address) per
+    /// minute (default 10; burst half of it). Successful logins and other addresses are not counted.
     pub login_attempts_per_minute: u32,
     /// `INVENTORY_ADMIN_USERNAME` (default `admin`).
     pub admin_username: String,

@@ -17,8 +17,8 @@ pub struct AuthState {
     pub config: Config,
     /// A hash of nothing, checked for unknown users so that their login takes as long as a wrong password.
     pub dummy_hash: String,
-    /// Login attempts per username, whatever the address they come from.
-    pub login_attempts: AttemptLimiter,
+    /// Failed logins per (username, client address).
+    pub login_failures: AttemptLimiter,
 }
 
 /// Builds the pools, creates the first admin when configured, and binds the server.
@@ -40,7 +40,8 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         config.credential_rate_burst,
     )
     .map_err(StartupError::Other)?;
-    let login_attempts = AttemptLimiter::per_minute(
+    rate_limit::forget_idle_keys(&credential_limits, "credentials");
+    let login_failures = AttemptLimiter::per_minute(
         config.login_attempts_per_minute,
         config.login_attempts_per_minute.div_ceil(2),
     )
@@ -50,21 +51,24 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         signer,
         config,
         dummy_hash,
-        login_attempts,
+        login_failures,
     });
-    forget_idle_attempts(state.clone());
+    forget_idle_failures(state.clone());
     inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());
         crate::routes::config(cfg, &credential_limits);
     })
 }
 
-fn forget_idle_attempts(state: web::Data<AuthState>) {
+/// Every [`rate_limit::SWEEP_PERIOD`], forgets the (username, address) pairs back to a full
+/// allowance and publishes how many remain as `rate_limiter_keys{limiter="login_failures"}`.
+fn forget_idle_failures(state: web::Data<AuthState>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(rate_limit::SWEEP_PERIOD);
         loop {
             tick.tick().await;
-            state.login_attempts.forget_idle();
+            let kept = state.login_failures.forget_idle();
+            metrics::gauge!("rate_limiter_keys", "limiter" => "login_failures").set(kept as f64);
         }
     });
 }

@@ -1,4 +1,10 @@
 //! Request ids, the per-request access and audit log lines and metrics, and the root tracing span.
+//!
+//! Nothing a client sends becomes a metric label as is: the method is one of the API's methods or
+//! `OTHER`, the route is the matched resource's template (`/products/{id}`) or `unmatched`, and the
+//! status is the code the service chose. So every instance has at most
+//! 8 methods × (its routes + 1) × the statuses it answers series, whatever clients send. A client's
+//! `X-Request-Id` is kept only when short and plain ([`plain_request_id`]); otherwise one is generated.
 
 use std::time::Instant;
 
@@ -7,7 +13,7 @@ use actix_web::{
     body::{EitherBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::{
-        StatusCode,
+        Method, StatusCode,
         header::{self, HeaderName, HeaderValue},
     },
     middleware::Next,
@@ -19,9 +25,50 @@ use crate::ApiError;
 /// The request id header, taken from the client (via the gateway) or generated.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The longest request id accepted from a client.
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
 /// The request id of the current request (set by [`request_context`]).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The trace id (32 hex digits) under which this service records the request: the OpenTelemetry
+/// root span's, else the validated `traceparent`'s, else a fresh one. Set by [`RequestSpan`].
+#[derive(Debug, Clone)]
+pub struct TraceId(pub String);
+
+/// A client's request id when it is short and plain: 1 to [`MAX_REQUEST_ID_LEN`] characters of
+/// `[A-Za-z0-9._-]`. Anything else (long, spaces, quotes, control or non-ASCII characters) is not
+/// stored or logged; the request gets a generated id instead.
+pub fn plain_request_id(value: &str) -> Option<&str> {
+    let plain = !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    plain.then_some(value)
+}
+
+/// The `method` label of a request: the API's methods by name, anything else `OTHER`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// The `route` label of a request: the template of the resource that matched (from the service's
+/// own routing table, never the raw path), or `unmatched`.
+pub fn route_label(req: &HttpRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
 
 impl FromRequest for RequestId {
     type Error = ApiError;
@@ -40,8 +87,34 @@ fn request_id_of(req: &HttpRequest) -> String {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+        .and_then(plain_request_id)
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+impl FromRequest for TraceId {
+    type Error = ApiError;
+    type Future = futures_util::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        futures_util::future::ready(Ok(trace_id_of_request(req)))
+    }
+}
+
+/// The request's [`TraceId`]: the one the root span chose, else the `traceparent`'s, else "".
+fn trace_id_of_request(req: &HttpRequest) -> TraceId {
+    req.extensions()
+        .get::<TraceId>()
+        .cloned()
+        .unwrap_or_else(|| {
+            TraceId(
+                trace_id_of(
+                    req.headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok()),
+                )
+                .to_owned(),
+            )
+        })
 }
 
 /// Outermost middleware: makes sure the request has an id (echoed on the response), logs one line per
@@ -51,39 +124,25 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = request_id_of(req.request());
     if let Ok(value) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let path = req.path().to_owned();
-    let trace_id = trace_id_of(
-        req.headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok()),
-    )
-    .to_owned();
     let mut res = as_problem(next.call(req).await?);
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route).record(elapsed.as_secs_f64());
+    let route = route_label(res.request());
+    let TraceId(trace_id) = trace_id_of_request(res.request());
+    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route.clone()).record(elapsed.as_secs_f64());
     tracing::info!(
-        http.method = %method,
+        http.method = method,
         http.path = %path,
         http.status = status,
         latency_ms = elapsed.as_secs_f64() * 1000.0,
@@ -91,8 +150,8 @@ pub async fn request_context(
         trace_id,
         "request"
     );
-    if matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
-        audit(&res, &method, status, &id, &trace_id);
+    if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
+        audit(&res, &format!("{method} {route}"), status, &id, &trace_id);
     }
     Ok(res)
 }
@@ -121,17 +180,39 @@ fn as_problem<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     ServiceResponse::new(req, response).map_into_right_body()
 }
 
+/// The trace id the service records `span` under: OpenTelemetry's (when traces are exported), else
+/// the well-formed `traceparent`'s, else a fresh random one.
+fn server_trace_id(span: &tracing::Span, traceparent: Option<&str>) -> String {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    let context = span.context();
+    let otel = context.span().span_context().clone();
+    if otel.is_valid() {
+        return format!("{:032x}", otel.trace_id());
+    }
+    match trace_id_of(traceparent) {
+        "" => uuid::Uuid::new_v4().simple().to_string(),
+        id => id.to_owned(),
+    }
+}
+
 /// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), or "" without one.
 fn trace_id_of(traceparent: Option<&str>) -> &str {
     traceparent
         .and_then(|tp| tp.split('-').nth(1))
-        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|id| {
+            id.len() == 32
+                && id.bytes().all(|b| b.is_ascii_hexdigit())
+                && id.bytes().any(|b| b != b'0')
+        })
         .unwrap_or_default()
 }
 
 /// One structured audit record per mutating request: who (user and role, when authenticated), what
-/// (method and route), on what (the path's ids and store), the request id and the outcome.
-fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &str, trace_id: &str) {
+/// (method and route template), on what (the path's ids and store), the request id, the server's
+/// trace id and the outcome.
+fn audit<B>(res: &ServiceResponse<B>, action: &str, status: u16, request_id: &str, trace_id: &str) {
     let req = res.request();
     let caller = req.extensions().get::<crate::auth::Caller>().cloned();
     let info = req.match_info();
@@ -157,7 +238,7 @@ fn audit<B>(res: &ServiceResponse<B>, method: &str, status: u16, request_id: &st
         target: "audit",
         user_id = caller.as_ref().map(|c| c.user_id.to_string()).unwrap_or_default(),
         role = caller.as_ref().map(|c| c.role.as_str()).unwrap_or_default(),
-        action = %format!("{method} {}", req.match_pattern().unwrap_or_else(|| req.path().to_owned())),
+        action,
         store_id,
         entity_id,
         request_id,
@@ -173,13 +254,23 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        // `request_context` (outside this middleware) has already replaced a bad id.
         let request_id = request
             .headers()
             .get(&REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        tracing_actix_web::root_span!(request, request_id = %request_id, user_id = tracing::field::Empty)
+        let span = tracing_actix_web::root_span!(request, request_id = %request_id, user_id = tracing::field::Empty);
+        let trace_id = server_trace_id(
+            &span,
+            request
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok()),
+        );
+        request.extensions_mut().insert(TraceId(trace_id));
+        span
     }
 
     fn on_request_end<B: MessageBody>(
@@ -191,18 +282,4 @@ impl RootSpanBuilder for RequestSpan {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trace_ids_come_from_a_well_formed_traceparent() {
-        assert_eq!(
-            trace_id_of(Some(
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-            )),
-            "4bf92f3577b34da6a3ce929d0e0e4736"
-        );
-        assert_eq!(trace_id_of(Some("00-nothex-00f067aa0ba902b7-01")), "");
-        assert_eq!(trace_id_of(None), "");
-    }
-}
+mod tests;

@@ -124,6 +124,7 @@ where
         ctx.config.rate_limit_burst,
     )
     .map_err(StartupError::Other)?;
+    crate::rate_limit::forget_idle_keys(&limits, "service");
     crate::metrics::watch_pools(ctx.pg.clone(), ctx.redis.clone());
     let server = actix_web::HttpServer::new(move || {
         let readiness = readiness.clone();

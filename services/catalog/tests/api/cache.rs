@@ -198,3 +198,67 @@ async fn reads_and_writes_still_succeed_when_redis_is_unreachable() {
         .unwrap();
     assert!(metrics.contains("cache_errors_total"), "{metrics}");
 }
+
+/// The cached variants (hash fields) of `key` in the app's key space.
+async fn fields_of(app: &TestApp, key: &str) -> Vec<String> {
+    let mut redis = inventory_testkit::redis().await;
+    redis::cmd("HKEYS")
+        .arg(format!("{}:{key}", app.db.name))
+        .query_async(&mut redis)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn invented_cursors_searches_and_ids_leave_the_cache_bounded() {
+    let app = Arc::new(TestApp::spawn().await);
+    app.create_product("BOUND-1", "Bounded").await;
+    app.create_store(Some("BND"), "Bounded").await;
+    expect_json(app.get("/products").await, 200).await;
+    expect_json(app.get("/stores").await, 200).await;
+
+    // A few at a time: the test app's pool is small.
+    let gate = Arc::new(tokio::sync::Semaphore::new(4));
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (app, gate) = (app.clone(), gate.clone());
+        requests.spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let invented = uuid::Uuid::new_v4();
+            for path in [
+                format!("/products?limit=500&cursor={invented}"),
+                format!("/products?q=search-{i}-{}", invented.simple()),
+                format!("/stores?cursor={invented}"),
+                format!("/products/{invented}"),
+                format!("/stores/{invented}"),
+            ] {
+                let status = app.get(&path).await.status().as_u16();
+                assert!(status == 200 || status == 404, "{path}: {status}");
+            }
+        });
+    }
+    requests.join_all().await;
+
+    // Pages after a cursor are not cached: the plain lists hold their first page only.
+    assert_eq!(fields_of(&app, "products:all").await, ["limit=50&q="]);
+    assert_eq!(fields_of(&app, "stores:all").await, ["limit=50&q="]);
+    // Searches fill their own key up to the cap, then are answered without being stored.
+    let searches = fields_of(&app, "products:search").await;
+    assert_eq!(
+        searches.len(),
+        inventory_common::cache::MAX_FIELDS_PER_KEY,
+        "{searches:?}"
+    );
+    // Made-up ids are 404s and store nothing: the only keys are the three lists and the versions
+    // the two writes left (item, lists, and the store's stock key).
+    let mut redis = inventory_testkit::redis().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:*", app.db.name))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(keys.len() <= 3 + 6, "{keys:?}");
+    // A search past the cap is still answered, from the database.
+    let page = expect_json(app.get("/products?q=bound").await, 200).await;
+    assert_eq!(page["items"][0]["sku"], "BOUND-1");
+}

@@ -44,10 +44,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page.parse()?;
     let search = SearchQuery::parse(query.q.as_deref()).map_err(|e| ApiError::fields(vec![e]))?;
-    let field = keys::page_field(page.limit, page.after, search.as_ref().map(|s| s.text()));
+    let text = search.as_ref().map(|s| s.text());
+    let field = keys::page_field(page.limit, page.after, text);
     let rows = state
         .cache
-        .get_or_load(keys::PRODUCTS_ALL, &field, || async {
+        .get_or_load_variant(keys::products_key(text), field.as_deref(), || async {
             let mut conn = db::conn(&state.pg).await?;
             products::list(&mut conn, search.as_ref(), page.after, page.limit).await
         })

@@ -21,7 +21,7 @@ pub async fn list(
     let field = keys::page_field(page.limit, page.after, None);
     let rows = state
         .cache
-        .get_or_load(keys::STORES_ALL, &field, || async {
+        .get_or_load_variant(keys::STORES_ALL, field.as_deref(), || async {
             let mut conn = db::conn(&state.pg).await?;
             stores::list(&mut conn, page.after, page.limit).await
         })

@@ -65,24 +65,31 @@ pub async fn list(
         low_stock: query::flag(q.low_stock.as_deref(), "low_stock")?,
         product_id: query::uuid(q.product_id.as_deref(), "product_id")?,
     };
-    let field = format!(
-        "low={}&product={}&limit={}&after={}",
-        filter.low_stock,
-        filter.product_id.map(|p| p.to_string()).unwrap_or_default(),
-        page.limit,
-        page.after.map(|a| a.to_string()).unwrap_or_default(),
-    );
+    // First pages only: a client can invent any number of cursors (the cache caps the rest).
+    let field = page.after.is_none().then(|| {
+        format!(
+            "low={}&product={}&limit={}",
+            filter.low_stock,
+            filter.product_id.map(|p| p.to_string()).unwrap_or_default(),
+            page.limit,
+        )
+    });
     let rows: Vec<LevelView> = state
         .cache
-        .get_or_load(&StockState::store_key(store_id), &field, || async {
-            let mut conn = db::conn(&state.pg).await?;
-            if !catalog::store_exists(&mut conn, store_id).await? {
-                return Err(ApiError::NotFound(format!("store {store_id} not found")));
-            }
-            let rows =
-                levels::list_for_store(&mut conn, store_id, filter, page.after, page.limit).await?;
-            Ok(rows.iter().map(|l| l.view()).collect())
-        })
+        .get_or_load_variant(
+            &StockState::store_key(store_id),
+            field.as_deref(),
+            || async {
+                let mut conn = db::conn(&state.pg).await?;
+                if !catalog::store_exists(&mut conn, store_id).await? {
+                    return Err(ApiError::NotFound(format!("store {store_id} not found")));
+                }
+                let rows =
+                    levels::list_for_store(&mut conn, store_id, filter, page.after, page.limit)
+                        .await?;
+                Ok(rows.iter().map(|l| l.view()).collect())
+            },
+        )
         .await?;
     Ok(
         HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |l| {

@@ -3,20 +3,35 @@
 //! a trusted proxy (the gateway) — the address the proxy put in `X-Forwarded-For`. A client cannot
 //! choose its key by sending that header itself. Limited requests get a 429 problem+json with
 //! `Retry-After` and `x-ratelimit-*` headers.
+//!
+//! Bounds: an address key is an IPv4 address or an IPv6 /64 ([`address_key`]). A limiter keeps a
+//! key only while it is short of a full allowance — at most `burst × interval` after the client's
+//! last request — plus the sweep period of [`forget_idle_keys`] (10 s); so a limiter holds at most
+//! the clients seen in that window, about 100 bytes each. Login failures are counted per
+//! (username, address) by [`AttemptLimiter`], which is bounded the same way and capped.
 
-use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+mod address;
+mod attempts;
+
+use std::{sync::Arc, time::Duration};
 
 use actix_governor::{
     Governor, GovernorConfig, GovernorConfigBuilder, KeyExtractor,
     governor::{
-        DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter,
+        NotUntil,
         clock::{Clock, DefaultClock, QuantaInstant},
         middleware::StateInformationMiddleware,
     },
 };
 use actix_web::{HttpResponse, HttpResponseBuilder, dev::ServiceRequest, web};
 
+pub use address::{address_key, client_address, client_key};
+pub use attempts::{AttemptLimiter, DEFAULT_MAX_KEYS};
+
 use crate::{ApiError, auth::JwtVerifier, config::IpNet};
+
+/// How often the limiters drop the keys that are back to a full allowance.
+pub const SWEEP_PERIOD: Duration = Duration::from_secs(10);
 
 /// How a limiter picks the client of a request.
 #[derive(Clone)]
@@ -43,22 +58,6 @@ impl ClientKey {
     }
 }
 
-/// The client's address: the peer, or the gateway's `X-Forwarded-For` when the peer is trusted.
-pub fn client_address(req: &ServiceRequest, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
-    let peer = req.peer_addr().map(|a| a.ip())?;
-    if !trusted_proxies.iter().any(|net| net.contains(peer)) {
-        return Some(peer);
-    }
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        // The proxy appends the address it saw last; anything before it is the client's claim.
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|v| v.trim().parse::<IpAddr>().ok());
-    Some(forwarded.unwrap_or(peer))
-}
-
 impl KeyExtractor for ClientKey {
     type Key = String;
     type KeyExtractionError = ApiError;
@@ -80,10 +79,7 @@ impl KeyExtractor for ClientKey {
             actix_web::HttpMessage::extensions_mut(req).insert(crate::auth::VerifiedClaims(claims));
             return Ok(key);
         }
-        match client_address(req, &self.trusted_proxies) {
-            Some(ip) => Ok(format!("ip:{ip}")),
-            None => Ok("ip:unknown".to_owned()),
-        }
+        Ok(client_key(req.request(), &self.trusted_proxies))
     }
 
     fn exceed_rate_limit_response(
@@ -139,37 +135,58 @@ pub fn middleware(config: &LimiterConfig) -> Governor<ClientKey, StateInformatio
     Governor::new(config)
 }
 
-/// Counts attempts per key (a username) in-process: `per_minute` sustained, `burst` at once.
-pub struct AttemptLimiter {
-    limiter: DefaultKeyedRateLimiter<String>,
+/// Every [`SWEEP_PERIOD`], drops the keys of `config`'s limiter that are back to a full allowance
+/// (they are indistinguishable from a client never seen) and publishes how many remain as
+/// `rate_limiter_keys{limiter}`. Call it once per limiter, inside the runtime.
+pub fn forget_idle_keys(config: &LimiterConfig, name: &'static str) {
+    let limiter = config.limiter();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_PERIOD);
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+            metrics::gauge!("rate_limiter_keys", "limiter" => name).set(limiter.len() as f64);
+        }
+    });
 }
 
-impl AttemptLimiter {
-    pub fn per_minute(per_minute: u32, burst: u32) -> Result<Self, String> {
-        let rate = NonZeroU32::new(per_minute).ok_or("attempt limits must be positive")?;
-        let burst = NonZeroU32::new(burst).ok_or("attempt limits must be positive")?;
-        Ok(Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
-        })
-    }
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
+mod tests {
+    use super::*;
 
-    /// Records an attempt for `key`; a 429 with the wait when over the limit.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
-        self.limiter
-            .check_key(&key.to_owned())
-            .map_err(|not_until| {
-                metrics::counter!("rate_limited_total").increment(1);
-                ApiError::TooManyRequests {
-                    retry_after: not_until
-                        .wait_time_from(DefaultClock::default().now())
-                        .as_secs()
-                        .max(1),
-                }
-            })
-    }
-
-    /// Forgets keys that are back to a full allowance (call periodically).
-    pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
+    #[actix_web::test]
+    async fn idle_clients_are_forgotten() {
+        let config = limiter(ClientKey::address(vec![]), 1000, 1).expect("config");
+        let limiter = config.limiter();
+        for i in 0..1000u32 {
+            let key = address_key(std::net::IpAddr::from(i.to_be_bytes()));
+            assert!(limiter.check_key(&key).is_ok());
+        }
+        assert_eq!(limiter.len(), 1000);
+        // One request per millisecond refills a client within a millisecond: poll for the sweep
+        // to drop every key.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            limiter.retain_recent();
+            if limiter.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} keys left",
+                limiter.len()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // A busy client is kept.
+        let busy = address_key("192.0.2.1".parse().expect("address"));
+        let slow = limiter_every(ClientKey::address(vec![]), Duration::from_secs(60), 1)
+            .expect("config")
+            .limiter();
+        assert!(slow.check_key(&busy).is_ok());
+        slow.retain_recent();
+        assert_eq!(slow.len(), 1);
     }
 }
