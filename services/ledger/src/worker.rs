@@ -379,26 +379,8 @@ impl Worker {
     }
 }
 
-/// Errors after which the same batch may well succeed: a lost or refused connection, a deadlock or
-/// a serialization conflict with another worker.
+/// Errors after which the same batch may well succeed (a lost or refused connection, a deadlock, a
+/// serialization conflict with another worker, a statement timeout): the shared SQLSTATE rule.
 fn is_transient(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
-            _,
-        ) => true,
-        other => {
-            let text = other.to_string();
-            [
-                "deadlock detected",
-                "terminating connection",
-                "connection closed",
-                "the database system is",
-                "could not serialize",
-            ]
-            .iter()
-            .any(|needle| text.contains(needle))
-        }
-    }
+    inventory_common::error::classify_db_error(e).is_transient()
 }
