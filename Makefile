@@ -4,8 +4,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 STACK_SCRIPT := deploy/local/stack.sh
-# The test stack has its own ports and state, so it can run while `make up`'s stack is up.
-TEST_STACK := STACK=test PG_PORT=55532 REDIS_PORT=56479 GATEWAY_PORT=18080 SERVICE_PORT_BASE=28100 PG_FAST=1
+# The test stack has its own ports and state, so it can run while `make up`'s stack is up. Every
+# default port lies outside Linux's ephemeral range (32768-60999).
+TEST_STACK := STACK=test PG_PORT=15532 REDIS_PORT=16479 GATEWAY_PORT=18080 SERVICE_PORT_BASE=28100 PG_FAST=1
 
 .PHONY: help build up down clean logs status test bench lint fmt schema backup restore
 
@@ -25,10 +26,10 @@ clean: ## Stop everything and remove the local state (both stacks)
 	$(STACK_SCRIPT) clean
 	$(TEST_STACK) $(STACK_SCRIPT) clean
 
-logs: ## Where the logs of the running stack are
-	@$(STACK_SCRIPT) logs
+logs: ## Where the logs are; Q=<request id, trace id or text> searches every log, FOLLOW=1 follows them
+	@$(STACK_SCRIPT) logs $(if $(FOLLOW),--follow) $(if $(Q),'$(Q)')
 
-status: ## Which processes of the stack are running
+status: ## Which processes of the stack run and answer (zombies and hung ones are not running)
 	@$(STACK_SCRIPT) status
 
 backup: ## A verified base backup of the stack's PostgreSQL (into BACKUP_DIR or .state/dev/backups)

@@ -9,12 +9,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export BENCH_DIR="$ROOT/deploy/bench"
-export STACK=bench PG_PORT=55632 REDIS_PORT=56579 GATEWAY_PORT=28080 SERVICE_PORT_BASE=38100
+export STACK=bench PG_PORT=15632 REDIS_PORT=16579 GATEWAY_PORT=28080 SERVICE_PORT_BASE=28200
 export BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 # Limits out of the way: this measures the system, not the limiter.
 export INVENTORY_RATE_LIMIT_PER_SECOND=1000000 INVENTORY_RATE_LIMIT_BURST=1000000
 export GATEWAY_RATE=1000000r/s GATEWAY_BURST=1000000
 export RUST_LOG="${RUST_LOG:-warn}"
+# Prometheus scraping would be load the benchmark measures; `PROMETHEUS=1 make bench` keeps it.
+export PROMETHEUS="${PROMETHEUS:-0}"
 STORES="${BENCH_STORES:-500}"
 PRODUCTS="${BENCH_PRODUCTS:-2000}"
 DURATION="${BENCH_DURATION:-20s}"
@@ -74,7 +76,7 @@ run_wrk "e) GET /products?limit=100 (cached)" env BENCH_PATHS="$work/product-pag
 
 echo "==> ledger after the load (lag = entries not yet delivered, pending = delivered, not acknowledged)"
 for i in $(seq 1 30); do
-    info="$(redis-cli -p "$REDIS_PORT" XINFO GROUPS inventory.stock-events | paste - - | awk '{printf "%s=%s ", $1, $2}')"
+    info="$(redis-cli --no-auth-warning -u "$REDIS_URL" XINFO GROUPS inventory.stock-events | paste - - | awk '{printf "%s=%s ", $1, $2}')"
     echo "    t+${i}s: $info" | tr -s ' '
     grep -q "lag=0 " <<<"$info " && grep -q "pending=0 " <<<"$info " && break
     sleep 1

@@ -69,13 +69,14 @@ scrape_configs:
 YML
 }
 
-start_exporter() {
-    local name="$1"; shift
-    local pid; pid="$(pid_of "$PIDS/$name.pid")"
-    if alive "$pid"; then return; fi
-    "$@" >>"$LOGS/$name.log" 2>&1 &
-    echo $! >"$PIDS/$name.pid"
-    log "started $name (pid $!)"
+# Starts monitoring process $1 (command "${@:2}") unless it runs and answers (procs.sh), its output
+# through the rotating log writer like every other process of the stack.
+start_monitored() {
+    local name="$1"
+    shift
+    needs_start "$name" "$PIDS/$name.pid" && return 0
+    start_logged "$name" "$PIDS/$name.pid" "$@"
+    log "started $name (pid $(pid_of "$PIDS/$name.pid"))"
 }
 
 start_monitoring() {
@@ -85,18 +86,17 @@ start_monitoring() {
     write_prometheus_targets
     write_prometheus_config
     REDIS_ADDR="redis://127.0.0.1:$REDIS_PORT" REDIS_PASSWORD="${REDIS_PASSWORD:-}" \
-        start_exporter redis-exporter prometheus-redis-exporter \
+        start_monitored redis-exporter prometheus-redis-exporter \
         --web.listen-address="127.0.0.1:$(redis_exporter_port)"
     DATA_SOURCE_NAME="postgresql://inventory:$PG_SUPERUSER_PASSWORD@127.0.0.1:$PG_PORT/inventory?sslmode=disable" \
-        start_exporter pg-exporter prometheus-postgres-exporter \
+        start_monitored pg-exporter prometheus-postgres-exporter \
         --web.listen-address="127.0.0.1:$(pg_exporter_port)"
-    local pid; pid="$(pid_of "$PIDS/prometheus.pid")"
-    if alive "$pid"; then
+    if needs_start prometheus "$PIDS/prometheus.pid"; then
         # Picks up a changed rule file; targets are re-read by themselves.
         curl -fsS -X POST "http://127.0.0.1:$(prometheus_port)/-/reload" >/dev/null 2>&1 || true
         return
     fi
-    start_exporter prometheus prometheus --config.file="$PROM_DIR/prometheus.yml" \
+    start_monitored prometheus prometheus --config.file="$PROM_DIR/prometheus.yml" \
         --storage.tsdb.path="$PROM_DIR/data" --storage.tsdb.retention.size="$PROMETHEUS_RETENTION_SIZE" \
         --web.listen-address="127.0.0.1:$(prometheus_port)" --web.enable-lifecycle
 }

@@ -5,21 +5,27 @@
 #   stack.sh up      install what is missing, start what is not running, migrate, wait until ready
 #   stack.sh down    stop what `up` started (keeps the data)
 #   stack.sh clean   down, then remove the state folder
-#   stack.sh status  what is running
-#   stack.sh logs    where the logs are
+#   stack.sh status  what runs and answers (exit code 3 when anything does not)
+#   stack.sh logs [--follow] [QUERY]   where the logs are; or search them all (and follow them)
+#
+# A process counts as running only when it is alive, not a zombie, and answers (procs.sh); `up`
+# cleans up a dead, zombie or unresponsive one and starts it again.
 #
 # Settings (environment): STACK (name, default dev), STATE_DIR, PG_PORT, REDIS_PORT, GATEWAY_PORT,
 # SERVICE_PORT_BASE, AUTH_INSTANCES, CATALOG_INSTANCES, STOCK_INSTANCES, LEDGER_INSTANCES, BIN_DIR,
 # PG_FAST (1: no fsync, for throwaway test stacks), GATEWAY_RATE/GATEWAY_BURST (nginx per-client
 # limit, default 200r/s and 400), GATEWAY_AUTH_RATE/GATEWAY_AUTH_BURST (login and register, default
-# 10r/s and 20), READY_TIMEOUT, and the services' own variables (README).
+# 10r/s and 20), READY_TIMEOUT, PROBE_GRACE (seconds a live process may take to answer before `up`
+# restarts it, 10), LOG_MAX_BYTES and LOG_KEEP (each log rotates at 10 MiB, 3 older files kept),
+# REDIS_MAXMEMORY (256mb), and the services' own variables (README).
+# The default ports lie outside Linux's ephemeral range (32768-60999), so no client socket holds them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STACK="${STACK:-dev}"
 STATE_DIR="${STATE_DIR:-$ROOT/.state/$STACK}"
-PG_PORT="${PG_PORT:-55432}"
-REDIS_PORT="${REDIS_PORT:-56379}"
+PG_PORT="${PG_PORT:-15432}"
+REDIS_PORT="${REDIS_PORT:-16379}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 SERVICE_PORT_BASE="${SERVICE_PORT_BASE:-18100}"
 AUTH_INSTANCES="${AUTH_INSTANCES:-2}"
@@ -29,6 +35,10 @@ LEDGER_INSTANCES="${LEDGER_INSTANCES:-1}"
 BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
 PG_FAST="${PG_FAST:-0}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
+PROBE_GRACE="${PROBE_GRACE:-10}"
+LOG_MAX_BYTES="${LOG_MAX_BYTES:-10485760}"
+LOG_KEEP="${LOG_KEEP:-3}"
+REDIS_MAXMEMORY="${REDIS_MAXMEMORY:-256mb}"
 
 # PostgreSQL's folder; moved by pg_home() when the postgres user cannot reach the repo (see there).
 PG_HOME="$STATE_DIR"
@@ -74,8 +84,8 @@ ensure_packages() {
 nginx_bin() { command -v nginx || echo /usr/sbin/nginx; }
 
 # --- helpers ----------------------------------------------------------------------------------
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pid_of() { [ -f "$1" ] && head -n1 "$1" | tr -dc '0-9' || true; }
+# shellcheck source=deploy/local/procs.sh
+. "$ROOT/deploy/local/procs.sh"
 
 random_secret() { openssl rand -hex 24; }
 
@@ -84,16 +94,20 @@ as_pg_owner() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Secrets are created readable by their owner only (umask 077 before the file exists).
 load_secrets() {
     if [ ! -f "$SECRETS" ]; then
-        umask 077
-        {
-            echo "PG_SUPERUSER_PASSWORD=$(random_secret)"
-            for svc in auth catalog stock ledger; do echo "PG_${svc^^}_PASSWORD=$(random_secret)"; done
-            echo "ADMIN_PASSWORD=${INVENTORY_ADMIN_PASSWORD:-$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)}"
-        } >"$SECRETS"
-        umask 022
+        (
+            umask 077
+            {
+                echo "PG_SUPERUSER_PASSWORD=$(random_secret)"
+                for svc in auth catalog stock ledger; do echo "PG_${svc^^}_PASSWORD=$(random_secret)"; done
+                echo "ADMIN_PASSWORD=${INVENTORY_ADMIN_PASSWORD:-$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)}"
+            } >"$SECRETS"
+        )
     fi
+    # A state folder from before Redis had a password gets one.
+    grep -q '^REDIS_PASSWORD=' "$SECRETS" || (umask 077; echo "REDIS_PASSWORD=$(random_secret)" >>"$SECRETS")
     # shellcheck disable=SC1090
     . "$SECRETS"
     ADMIN_USERNAME="${INVENTORY_ADMIN_USERNAME:-admin}"
@@ -158,7 +172,7 @@ start_postgres() {
         mkdir -p "$PG_DATA"
         [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
         local pwfile="$PG_RUN/.pgpw"
-        printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$pwfile"
+        (umask 077; printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$pwfile")
         [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
         as_pg_owner "$(pg_bin initdb)" -D "$PG_DATA" -U inventory --pwfile="$pwfile" \
             --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
@@ -179,11 +193,27 @@ start_postgres() {
             echo "archive_command = 'f=\"$PG_HOME/wal-archive/%f.gz\"; if [ -f \"\$f\" ]; then gzip -dc \"\$f\" | cmp -s - %p; else gzip -1 -c %p >\"\$f.part\" && sync \"\$f.part\" && mv \"\$f.part\" \"\$f\"; fi'"
         } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
     fi
-    local pid; pid="$(pid_of "$PG_DATA/postmaster.pid")"
-    if alive "$pid"; then log "PostgreSQL already running (pid $pid)"; return; fi
+    # postmaster.pid is PostgreSQL's own record (removed when it stops cleanly).
+    if [ -f "$PG_DATA/postmaster.pid" ]; then head -n1 "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"; else rm -f "$PIDS/postgres.pid"; fi
+    if needs_start postgres "$PIDS/postgres.pid"; then
+        log "PostgreSQL already running (pid $(pid_of "$PIDS/postgres.pid"))"
+        return
+    fi
+    # A dead or zombie postmaster leaves lock files naming its PID, which `kill -0` still finds.
+    rm -f "$PG_DATA/postmaster.pid" "$PG_RUN/.s.PGSQL.$PG_PORT.lock" "$PG_RUN/.s.PGSQL.$PG_PORT"
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    as_pg_owner "$(pg_bin pg_ctl)" -D "$PG_DATA" -l "$PG_RUN/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
-        || die "PostgreSQL did not start (see $LOGS/postgres.log)"
+    # The logging collector rotates its files by size; the log keeper deletes all but the newest.
+    local options="-p $PG_PORT -c logging_collector=on -c log_directory='$PG_RUN/log'"
+    options+=" -c log_filename='postgresql-%Y%m%d-%H%M%S.log' -c log_rotation_age=0"
+    options+=" -c log_rotation_size=$((LOG_MAX_BYTES / 1024))kB"
+    ln -sfn "$PG_RUN/log" "$LOGS/postgresql"
+    local attempt
+    # Backends of a killed postmaster hold its shared memory until they notice and exit.
+    for attempt in 1 2 3 4 5; do
+        as_pg_owner "$(pg_bin pg_ctl)" -D "$PG_DATA" -l "$PG_RUN/postgres.log" -o "$options" -w -t 60 start >/dev/null && break
+        [ "$attempt" = 5 ] && die "PostgreSQL did not start (see $LOGS/postgres.log)"
+        sleep 2
+    done
     pid_of "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"
 }
 
@@ -215,17 +245,39 @@ migrate() {
 }
 
 # --- Redis ------------------------------------------------------------------------------------
+# Password-protected, its settings in a file readable by the owner only (not on the command line).
+# maxmemory with volatile-lru evicts only keys that have a TTL (the cache), never the streams.
 start_redis() {
-    local pid; pid="$(pid_of "$PIDS/redis.pid")"
-    if alive "$pid"; then log "Redis already running (pid $pid)"; return; fi
+    if needs_start redis "$PIDS/redis.pid"; then
+        if [ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" != PONG ]; then
+            log "Redis already running (pid $(pid_of "$PIDS/redis.pid"))"
+            return
+        fi
+        log "Redis runs without a password (started by an older stack.sh): restarting it"
+        stop_pid redis "$(pid_of "$PIDS/redis.pid")"
+    fi
     mkdir -p "$STATE_DIR/redis"
-    log "starting Redis on 127.0.0.1:$REDIS_PORT (AOF everysec)"
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE_DIR/redis" \
-        --appendonly yes --appendfsync everysec --save "" --daemonize yes \
-        --pidfile "$PIDS/redis.pid" --logfile "$LOGS/redis.log" >/dev/null
+    (
+        umask 077
+        cat >"$STATE_DIR/redis/redis.conf" <<CONF
+bind 127.0.0.1
+port $REDIS_PORT
+dir $STATE_DIR/redis
+appendonly yes
+appendfsync everysec
+save ""
+daemonize no
+logfile ""
+requirepass $REDIS_PASSWORD
+maxmemory $REDIS_MAXMEMORY
+maxmemory-policy volatile-lru
+CONF
+    )
+    log "starting Redis on 127.0.0.1:$REDIS_PORT (AOF everysec, maxmemory $REDIS_MAXMEMORY, volatile-lru)"
+    start_logged redis "$PIDS/redis.pid" redis-server "$STATE_DIR/redis/redis.conf"
     local i
-    for i in $(seq 1 50); do
-        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+    for i in $(seq 1 100); do
+        answers redis && return
         sleep 0.1
     done
     die "Redis did not start (see $LOGS/redis.log)"
@@ -233,11 +285,14 @@ start_redis() {
 
 # --- keys -------------------------------------------------------------------------------------
 ensure_keys() {
-    mkdir -p "$KEYS"
+    (umask 077; mkdir -p "$KEYS")
     if [ ! -f "$KEYS/jwt-private.pem" ]; then
         log "generating the Ed25519 token-signing key pair"
-        (umask 077; openssl genpkey -algorithm ed25519 -out "$KEYS/jwt-private.pem")
-        openssl pkey -in "$KEYS/jwt-private.pem" -pubout -out "$KEYS/jwt-public.pem"
+        (
+            umask 077
+            openssl genpkey -algorithm ed25519 -out "$KEYS/jwt-private.pem"
+            openssl pkey -in "$KEYS/jwt-private.pem" -pubout -out "$KEYS/jwt-public.pem"
+        )
     fi
 }
 
@@ -253,26 +308,36 @@ instances_of() {
     case "$1" in auth) echo "$AUTH_INSTANCES" ;; catalog) echo "$CATALOG_INSTANCES" ;; stock) echo "$STOCK_INSTANCES" ;; ledger) echo "$LEDGER_INSTANCES" ;; esac
 }
 
+REDIS_URL() { echo "redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT"; }
+
+# What the stack's own stack.env holds (a caller that sourced it, like the tests, passes it on): no
+# service gets the superuser URL or another role's password; only auth the admin password and the
+# signing key.
+SCRUBBED_VARS="INVENTORY_PG_SUPER_URL INVENTORY_PG_AUTH_PASSWORD INVENTORY_PG_CATALOG_PASSWORD
+    INVENTORY_PG_STOCK_PASSWORD INVENTORY_PG_LEDGER_PASSWORD INVENTORY_ADMIN_PASSWORD INVENTORY_JWT_PRIVATE_KEY_FILE"
+
 start_service() {
-    local svc="$1" n="$2" port name pid
+    local svc="$1" n="$2" port name
     port="$(service_port "$svc" "$n")"
     name="$svc-$n"
-    pid="$(pid_of "$PIDS/$name.pid")"
-    if alive "$pid"; then return; fi
+    if needs_start "$name" "$PIDS/$name.pid"; then return; fi
     [ -x "$BIN_DIR/inventory-$svc" ] || die "$BIN_DIR/inventory-$svc is missing: build first (make build)"
     (
+        # shellcheck disable=SC2086
+        unset $SCRUBBED_VARS
         export INVENTORY_PORT="$port" INVENTORY_HOST=127.0.0.1
         export DATABASE_URL; DATABASE_URL="$(ROLE_URL "$svc")"
-        export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+        export REDIS_URL; REDIS_URL="$(REDIS_URL)"
         export INVENTORY_JWT_PUBLIC_KEY_FILES="$KEYS/jwt-public.pem"
-        export INVENTORY_JWT_PRIVATE_KEY_FILE="$KEYS/jwt-private.pem"
-        export INVENTORY_ADMIN_USERNAME="$ADMIN_USERNAME" INVENTORY_ADMIN_PASSWORD="$ADMIN_PASSWORD"
+        if [ "$svc" = auth ]; then
+            export INVENTORY_JWT_PRIVATE_KEY_FILE="$KEYS/jwt-private.pem"
+            export INVENTORY_ADMIN_USERNAME="$ADMIN_USERNAME" INVENTORY_ADMIN_PASSWORD="$ADMIN_PASSWORD"
+        fi
         export INVENTORY_INSTANCE="$name"
         export RUST_LOG="${RUST_LOG:-info}"
-        exec "$BIN_DIR/inventory-$svc" >>"$LOGS/$name.log" 2>&1
-    ) &
-    echo $! >"$PIDS/$name.pid"
-    log "started $name on 127.0.0.1:$port (pid $!)"
+        start_logged "$name" "$PIDS/$name.pid" "$BIN_DIR/inventory-$svc"
+    )
+    log "started $name on 127.0.0.1:$port (pid $(pid_of "$PIDS/$name.pid"))"
 }
 
 wait_ready() {
@@ -319,20 +384,39 @@ start_gateway() {
     NGINX_DIR="$(reachable_dir nginx nobody)"
     publish_docs
     render_nginx
-    local pid; pid="$(pid_of "$PIDS/nginx.pid")"
-    if alive "$pid"; then
+    if needs_start nginx "$PIDS/nginx.pid"; then
+        local pid; pid="$(pid_of "$PIDS/nginx.pid")"
         kill -HUP "$pid"
         log "gateway reloaded (pid $pid)"
         return
     fi
+    free_port "$GATEWAY_PORT" nginx
     "$(nginx_bin)" -p "$NGINX_DIR" -c "$NGINX_DIR/conf/nginx.conf" -g "pid $PIDS/nginx.pid;" 2>>"$LOGS/nginx-error.log"
     log "gateway on http://127.0.0.1:$GATEWAY_PORT (pid $(pid_of "$PIDS/nginx.pid"))"
 }
 
+# nginx and PostgreSQL write their own log files: the log keeper rotates nginx's (then SIGUSR1 makes
+# it reopen them) and deletes all but the newest of PostgreSQL's.
+start_logkeeper() {
+    if needs_start logkeeper "$PIDS/logkeeper.pid"; then return; fi
+    (
+        exec python3 "$ROOT/deploy/local/logs.py" watch --max-bytes "$LOG_MAX_BYTES" --keep "$LOG_KEEP" \
+            --reopen "$PIDS/nginx.pid" "$LOGS/gateway-access.log" --reopen "$PIDS/nginx.pid" "$LOGS/gateway-error.log" \
+            --prune "$PG_RUN/log" </dev/null >>"$LOGS/logkeeper.log" 2>&1
+    ) &
+    echo $! >"$PIDS/logkeeper.pid"
+    log "started the log keeper (pid $!)"
+}
+
 write_env_file() {
+    (umask 077; : >>"$ENV_FILE")
+    chmod 600 "$ENV_FILE"
     {
         echo "GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT"
-        echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+        echo "REDIS_URL=$(REDIS_URL)"
+        echo "INVENTORY_LOG_MAX_BYTES=$LOG_MAX_BYTES"
+        echo "INVENTORY_LOG_KEEP=$LOG_KEEP"
+        echo "INVENTORY_REDIS_MAXMEMORY=$REDIS_MAXMEMORY"
         echo "INVENTORY_PG_SUPER_URL=$(SUPER_URL postgres)"
         echo "INVENTORY_PG_HOST=127.0.0.1"
         echo "INVENTORY_PG_PORT=$PG_PORT"
@@ -353,7 +437,6 @@ write_env_file() {
             echo "INVENTORY_${svc^^}_PORTS=$ports"
         done
     } >"$ENV_FILE"
-    chmod 600 "$ENV_FILE"
 }
 
 # --- monitoring (Prometheus and the Redis and PostgreSQL exporters) ---------------------------
@@ -382,26 +465,17 @@ cmd_up() {
     wait_ready "http://127.0.0.1:$GATEWAY_PORT/auth/jwks.json" gateway
     start_monitoring
     wait_monitoring_ready
+    start_logkeeper
     write_env_file
     cat >&2 <<MSG
 
   Inventory is up: http://127.0.0.1:$GATEWAY_PORT   (API docs: http://127.0.0.1:$GATEWAY_PORT/docs)
   Log in:  curl -s -X POST http://127.0.0.1:$GATEWAY_PORT/auth/login -H 'Content-Type: application/json' \\
              -d '{"username":"$ADMIN_USERNAME","password":"$ADMIN_PASSWORD"}'
-  Logs:    $LOGS        Stop: make down
+  Logs:    $LOGS   (search: make logs Q=<request id>)   Stop: make down
   Metrics: $([ "$PROMETHEUS" = 1 ] && echo "Prometheus on http://127.0.0.1:$(prometheus_port) (alerts: /alerts)" || echo "PROMETHEUS=0: not started")
 
 MSG
-}
-
-# Stops process $2 (named $1) with signal $3 (TERM by default), waiting up to 30 s.
-stop_pid() {
-    local name="$1" pid="$2" signal="${3:-TERM}" i
-    alive "$pid" || return 0
-    kill "-$signal" "$pid" 2>/dev/null || true
-    for i in $(seq 1 150); do alive "$pid" || { log "stopped $name (pid $pid)"; return 0; }; sleep 0.2; done
-    log "$name (pid $pid) did not stop in 30 s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
 }
 
 cmd_down() {
@@ -431,21 +505,6 @@ cmd_clean() {
     log "removed $STATE_DIR"
 }
 
-cmd_status() {
-    [ -d "$PIDS" ] || { log "not started"; return 0; }
-    local f
-    for f in "$PIDS"/*.pid; do
-        [ -e "$f" ] || continue
-        if alive "$(pid_of "$f")"; then echo "running  $(basename "$f" .pid) (pid $(pid_of "$f"))"; else echo "stopped  $(basename "$f" .pid)"; fi
-    done
-}
-
-cmd_logs() {
-    echo "Logs of the $STACK stack are in $LOGS:"
-    ls -1 "$LOGS" 2>/dev/null | sed 's/^/  /'
-    echo "Follow them all: tail -F $LOGS/*.log"
-}
-
 # deploy/local/backup.sh sources this file for its functions.
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
@@ -454,6 +513,6 @@ case "${1:-}" in
     down) cmd_down ;;
     clean) cmd_clean ;;
     status) cmd_status ;;
-    logs) cmd_logs ;;
+    logs) shift; cmd_logs "$@" ;;
     *) echo "usage: $0 up|down|clean|status|logs" >&2; exit 2 ;;
 esac

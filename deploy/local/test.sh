@@ -13,6 +13,8 @@ export INVENTORY_BCRYPT_COST="${INVENTORY_BCRYPT_COST:-4}"
 export RUST_LOG="${RUST_LOG:-info,opentelemetry_sdk=off,opentelemetry_otlp=off}"
 # Spans go to a receiver that the tracing end-to-end test runs on this port.
 export INVENTORY_TEST_OTLP_PORT="${INVENTORY_TEST_OTLP_PORT:-28199}"
+# Small log files, so that tests/e2e/stack_logs.rs can write past the cap quickly.
+export LOG_MAX_BYTES="${LOG_MAX_BYTES:-262144}" LOG_KEEP="${LOG_KEEP:-2}"
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$INVENTORY_TEST_OTLP_PORT"
 export OTEL_BSP_SCHEDULE_DELAY=200
 # The end-to-end tests create many users from one address: the auth limits are raised, not removed.
@@ -73,7 +75,7 @@ cleanup() {
     local code=$?
     if [ "$code" != 0 ] && [ -d "$ROOT/.state/$STACK/logs" ]; then
         echo "==> the last lines of each log of the test stack"
-        for f in "$ROOT/.state/$STACK/logs"/*; do echo "--- $f"; tail -n 25 "$f"; done
+        for f in "$ROOT/.state/$STACK/logs"/*.log; do echo "--- $f"; tail -n 25 "$f"; done
     fi
     echo "==> tearing down the test stack"
     "$STACK_SCRIPT" clean || true

@@ -11,5 +11,6 @@ mod gateway;
 mod ledger;
 mod metrics;
 mod monitoring;
+mod stack_config;
 mod stock;
 mod tracing;

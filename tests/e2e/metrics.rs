@@ -122,3 +122,56 @@ async fn the_gateway_does_not_expose_metrics_or_health() {
         assert_eq!(body["status"], 404, "{path}");
     }
 }
+
+/// The sum over the stock instances of `stock_movements_total{type="<kind>"}`.
+async fn movements_counted(api: &Api, kind: &str) -> f64 {
+    let mut total = 0.0;
+    for port in inventory_e2e::stack::env("INVENTORY_STOCK_PORTS").split(',') {
+        total += scrape(api, port.trim())
+            .await
+            .iter()
+            .filter(|(series, _)| {
+                series.starts_with("stock_movements_total{")
+                    && series.contains(&format!("type=\"{kind}\""))
+            })
+            .map(|(_, v)| v)
+            .sum::<f64>();
+    }
+    total
+}
+
+#[tokio::test]
+async fn committed_sales_are_counted_by_type() {
+    let api = Api::new();
+    let admin = api.admin_token().await;
+    let (store, product) = api.store_and_product(&admin, "counted", 100).await;
+    let movement = |kind: &str, quantity: i64| serde_json::json!({"store_id": store, "product_id": product, "type": kind, "quantity": quantity});
+    // Other tests run at the same time: only this test's own sales can be counted on, so the
+    // counter must rise by at least what it sold.
+    let before = movements_counted(&api, "SALE").await;
+    expect_json(
+        api.post("/stock/movements", Some(&admin), &movement("STOCK_IN", 3))
+            .await,
+        201,
+    )
+    .await;
+    for _ in 0..3 {
+        expect_json(
+            api.post("/stock/movements", Some(&admin), &movement("SALE", 1))
+                .await,
+            201,
+        )
+        .await;
+    }
+    expect_json(
+        api.post("/stock/movements", Some(&admin), &movement("SALE", 1))
+            .await,
+        409,
+    )
+    .await;
+    let after = movements_counted(&api, "SALE").await;
+    assert!(
+        after - before >= 3.0,
+        "three sales counted: {before} -> {after}"
+    );
+}

@@ -30,15 +30,10 @@ pub fn alive(pid: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Runs `stack.sh up` for the stack in `state_dir` with the settings it was started with (read
-/// back from its `stack.env`), which starts whatever of it is not running.
-pub fn stack_up(state_dir: &Path) -> Result<(), String> {
-    run_script(state_dir, "stack.sh", &["up"])
-}
-
-/// Runs `deploy/local/<script> <args>` for the stack in `state_dir` with the settings it was started
-/// with (read back from its `stack.env`).
-pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), String> {
+/// A `deploy/local/<script> <args>` for the stack in `state_dir` with the settings it was started
+/// with (read back from its `stack.env`), run by `launcher` (a program and its arguments) when one
+/// is given.
+pub fn script_command(state_dir: &Path, launcher: &[&str], script: &str, args: &[&str]) -> Command {
     let stack = state_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -52,7 +47,14 @@ pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), S
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../deploy/local")
         .join(script);
-    let mut command = Command::new(path);
+    let mut command = match launcher.split_first() {
+        Some((program, launcher_args)) => {
+            let mut c = Command::new(program);
+            c.args(launcher_args).arg(path);
+            c
+        }
+        None => Command::new(path),
+    };
     command
         .args(args)
         .env("STACK", stack)
@@ -63,6 +65,9 @@ pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), S
         // Instance n of auth listens on SERVICE_PORT_BASE + n.
         .env("SERVICE_PORT_BASE", (first_auth_port - 1).to_string())
         .env("BIN_DIR", env("INVENTORY_BIN_DIR"))
+        .env("LOG_MAX_BYTES", env("INVENTORY_LOG_MAX_BYTES"))
+        .env("LOG_KEEP", env("INVENTORY_LOG_KEEP"))
+        .env("REDIS_MAXMEMORY", env("INVENTORY_REDIS_MAXMEMORY"))
         // Its own process group: the restarted instance must outlive this test process.
         .process_group(0);
     for svc in ["auth", "catalog", "stock", "ledger"] {
@@ -75,11 +80,50 @@ pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), S
             count.to_string(),
         );
     }
-    match command.status() {
+    command
+}
+
+/// A `stack.sh <command>` for the stack in `state_dir` (see [`script_command`]).
+pub fn stack_command(state_dir: &Path, launcher: &[&str], command: &str) -> Command {
+    script_command(state_dir, launcher, "stack.sh", &[command])
+}
+
+/// Runs `deploy/local/<script> <args>` for the stack in `state_dir` and waits for it.
+pub fn run_script(state_dir: &Path, script: &str, args: &[&str]) -> Result<(), String> {
+    match script_command(state_dir, &[], script, args).status() {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(format!("{script} {} failed: {status}", args.join(" "))),
         Err(e) => Err(format!("cannot run {script}: {e}")),
     }
+}
+
+/// Runs `stack.sh up` for the stack in `state_dir` with the settings it was started with, which
+/// starts whatever of it is not running (or does not answer).
+pub fn stack_up(state_dir: &Path) -> Result<(), String> {
+    run_script(state_dir, "stack.sh", &["up"])
+}
+
+/// The state letter of process `pid` in `/proc/<pid>/stat` (`R`, `S`, `Z` for a zombie, ...), or
+/// `None` when there is no such process.
+pub fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may itself contain spaces and parentheses.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The parent of process `pid`.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+}
+
+/// The PID recorded for the stack's process `name` (`redis`, `stock-1`, ...).
+pub fn recorded_pid(state_dir: &Path, name: &str) -> u32 {
+    std::fs::read_to_string(state_dir.join(format!("pids/{name}.pid")))
+        .unwrap_or_else(|e| panic!("pid file of {name}: {e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid of {name}: {e}"))
 }
 
 /// Restarts the stack's missing instance when dropped, so the stack is left as it was found even
@@ -96,6 +140,11 @@ impl RestartOnDrop {
             state_dir,
             done: false,
         }
+    }
+
+    /// Leaves the stack as it is (the test restored it itself).
+    pub fn disarm(mut self) {
+        self.done = true;
     }
 
     /// Restarts what is missing now (and not again on drop).

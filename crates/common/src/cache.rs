@@ -54,6 +54,13 @@ impl Cache {
         ttl: Duration,
         timeout: Duration,
     ) -> Self {
+        // The series exist from the start, at zero, so dashboards and alerts see "no errors"
+        // rather than "no data".
+        metrics::counter!("cache_hits_total").increment(0);
+        metrics::counter!("cache_misses_total").increment(0);
+        for op in ["get", "set", "version", "invalidate"] {
+            metrics::counter!("cache_errors_total", "op" => op).increment(0);
+        }
         Self {
             pool,
             prefix: prefix.into(),

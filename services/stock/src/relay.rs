@@ -59,6 +59,9 @@ impl Relay {
     }
 
     async fn run(self) {
+        // At zero from the start: "no failures" rather than "no data" for the alerts.
+        metrics::counter!("outbox_published_total").increment(0);
+        metrics::counter!("outbox_publish_failures_total").increment(0);
         let mut failures: u32 = 0;
         let mut gauge_at: Option<Instant> = None;
         loop {

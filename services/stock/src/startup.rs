@@ -73,6 +73,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         crate::routes::config(cfg);
     })?;
     relay.spawn();
+    crate::ops::register_metrics();
     crate::relay::spawn_idempotency_cleanup(ctx.pg.clone(), cleanup_every);
     Ok(server)
 }

@@ -292,8 +292,10 @@ async fn a_rebuild_equals_the_incremental_projection_and_changes_nothing_twice()
 }
 
 /// The figure for the README: how long the healer takes to close a gap of 10,000 movements (none
-/// of their events reached the ledger). Run with `--nocapture` to see it.
+/// of their events reached the ledger). A measurement, heavy for a shared machine: run it alone with
+/// `cargo test -p inventory-ledger --test api closes_a_gap -- --ignored --nocapture`.
 #[tokio::test]
+#[ignore = "a measurement: run alone with --ignored --nocapture"]
 async fn closes_a_gap_of_10000_movements() {
     let ledger = Ledger::new().await;
     let history = History::generate(10, 20, 50);

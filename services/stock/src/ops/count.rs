@@ -33,7 +33,7 @@ pub async fn count(
     caller: &Caller,
     actor: &Actor,
     count: &Count,
-) -> Result<StockLevel, TxError> {
+) -> Result<(StockLevel, Option<MovementKind>), TxError> {
     let not_found = || ApiError::NotFound(format!("stock level {} not found", count.stock_id));
     let mut level = levels::lock(conn, count.stock_id)
         .await?
@@ -91,9 +91,10 @@ pub async fn count(
             transfer_id: None,
         };
         record(conn, actor, &level, &change).await?;
+        return Ok((level, Some(kind)));
     } else if reorder_changed {
         // No movement carries the new threshold: the ledger learns it from its own event.
         record_reorder_level(conn, actor, &level).await?;
     }
-    Ok(level)
+    Ok((level, None))
 }

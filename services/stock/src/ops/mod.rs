@@ -65,12 +65,14 @@ pub enum Command {
     Count(Count),
 }
 
-/// A response to send (and to store for replays), with the stores whose cached reads it outdated.
+/// A response to send (and to store for replays), with the stores whose cached reads it outdated
+/// and the types of the movements it recorded (counted once committed; a replay records none).
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     pub body: Value,
     pub stores: Vec<Uuid>,
+    pub recorded: Vec<MovementKind>,
 }
 
 /// A fresh result, or the stored response of an earlier request with the same key.
@@ -87,6 +89,14 @@ pub struct Idempotency {
     pub fingerprint: String,
     /// How long the stored response is replayed.
     pub ttl: Duration,
+}
+
+/// Creates the `stock_movements_total{type}` series at zero, one per movement type, so a rate of
+/// sales reads 0 rather than "no data" before the first sale.
+pub fn register_metrics() {
+    for kind in MovementKind::ALL {
+        metrics::counter!("stock_movements_total", "type" => kind.as_str()).increment(0);
+    }
 }
 
 /// How many times a transaction runs before a deadlock or serialization failure is given up on.
@@ -124,7 +134,15 @@ pub async fn run(
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
-            other => return other.map_err(ApiError::from),
+            other => {
+                if let Ok(Outcome::Fresh(reply)) = &other {
+                    for kind in &reply.recorded {
+                        metrics::counter!("stock_movements_total", "type" => kind.as_str())
+                            .increment(1);
+                    }
+                }
+                return other.map_err(ApiError::from);
+            }
         }
     }
 }
@@ -163,6 +181,7 @@ async fn begin_idempotent(
         status: u16::try_from(stored.response_status).unwrap_or(200),
         body: stored.response_body,
         stores: Vec::new(),
+        recorded: Vec::new(),
     }))
 }
 
@@ -210,6 +229,7 @@ async fn execute(
                 status,
                 body: json!(applied.level.view()),
                 stores: vec![line.store_id],
+                recorded: vec![line.kind],
             })
         }
         Command::Move(line) => {
@@ -223,6 +243,7 @@ async fn execute(
                     level: applied.level.view(),
                 }),
                 stores: vec![line.store_id],
+                recorded: vec![line.kind],
             })
         }
         Command::Batch(lines) => {
@@ -234,6 +255,7 @@ async fn execute(
                     levels: final_levels(&applied),
                 }),
                 stores: lines.iter().map(|l| l.store_id).collect(),
+                recorded: lines.iter().map(|l| l.kind).collect(),
             })
         }
         Command::Transfer(transfer) => {
@@ -253,14 +275,16 @@ async fn execute(
                     levels: applied.iter().map(|a| a.level.view()).collect(),
                 }),
                 stores: vec![transfer.from_store_id, transfer.to_store_id],
+                recorded: vec![MovementKind::TransferOut, MovementKind::TransferIn],
             })
         }
         Command::Count(c) => {
-            let level = count::count(conn, caller, actor, c).await?;
+            let (level, recorded) = count::count(conn, caller, actor, c).await?;
             Ok(Reply {
                 status: 200,
                 body: json!(level.view()),
                 stores: vec![level.store_id],
+                recorded: recorded.into_iter().collect(),
             })
         }
     }
