@@ -152,6 +152,24 @@ redis_url() {
     echo "${url:-${2:-redis://127.0.0.1:$REDIS_PORT}}"
 }
 
+# redis-cli against URL $1 (redis://[user[:password]@]host:port); the password goes through
+# REDISCLI_AUTH (redis-cli 7.0 refuses `-u redis://:password@...`, and no password on the command line).
+rcli() {
+    local rest="${1#redis://}" user="" pass="" host port
+    shift
+    if [[ "$rest" == *@* ]]; then
+        user="${rest%%@*}"
+        rest="${rest#*@}"
+        [[ "$user" == *:* ]] && { pass="${user#*:}"; user="${user%%:*}"; }
+    fi
+    rest="${rest%%/*}"
+    host="${rest%:*}"
+    port="${rest##*:}"
+    local args=(-h "$host" -p "$port")
+    [ -z "$user" ] || args+=(--user "$user")
+    if [ -n "$pass" ]; then REDISCLI_AUTH="$pass" redis-cli "${args[@]}" "$@"; else redis-cli "${args[@]}" "$@"; fi
+}
+
 # What Redis holds was derived from the state the restore undid: the cached reads, and the event
 # stream with its consumer group (its events may name movements that no longer exist). The outbox
 # republishes what the restored database has not published, and the ledger is rebuilt.
@@ -159,11 +177,16 @@ forget_derived_redis_state() {
     local cache stream prefix="${INVENTORY_REDIS_KEY_PREFIX:-}" pattern
     cache="$(redis_url REDIS_URL)"
     stream="$(redis_url REDIS_STREAM_URL "$cache")"
+    local keys i
     for pattern in 'products:all*' 'product:*' 'stores:all*' 'store:*' 'stock:store:*'; do
-        redis-cli -u "$cache" --no-auth-warning --scan --pattern "$prefix$pattern" \
-            | xargs -r -n 500 redis-cli -u "$cache" --no-auth-warning UNLINK >/dev/null
+        mapfile -t keys < <(rcli "$cache" --scan --pattern "$prefix$pattern")
+        for ((i = 0; i < ${#keys[@]}; i += 500)); do
+            [ "$(rcli "$cache" UNLINK "${keys[@]:i:500}")" -ge 0 ] 2>/dev/null \
+                || die "cannot delete the cached reads from Redis"
+        done
     done
-    redis-cli -u "$stream" --no-auth-warning DEL "${prefix}inventory.stock-events" >/dev/null
+    [ "$(rcli "$stream" DEL "${prefix}inventory.stock-events")" -ge 0 ] 2>/dev/null \
+        || die "cannot delete the stream ${prefix}inventory.stock-events from Redis"
     log "removed the cached reads and the stream ${prefix}inventory.stock-events (with its group) from Redis"
 }
 

@@ -173,6 +173,8 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
     let guard = RestartOnDrop::new(state_dir());
     run_script(&state_dir(), "backup.sh", &["restore", &target]).expect("restore");
     guard.restart();
+    // A new client: the gateway's reload closed the connections the old one keeps for reuse.
+    let api = Api::new();
 
     // The database is exactly as at the target: write 1 there, write 2 and the product gone.
     assert_eq!(
