@@ -84,7 +84,7 @@ async fn mutations_are_audited_with_user_action_entity_and_outcome() {
         .expect("request");
     assert!(res.status().is_success());
     let record = wait_for_record("catalog", &request_id).await;
-    assert_eq!(record["action"], "DELETE /stores/{id}");
+    assert_eq!(record["action"], "DELETE /stores/{store_id}");
     assert_eq!(record["entity_id"], store["id"]);
 
     // A refused mutation is audited too, as denied.
