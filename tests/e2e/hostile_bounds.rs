@@ -6,6 +6,10 @@
 //! Client addresses: the gateway sets `X-Forwarded-For` from the TCP peer, so the floods here come
 //! from their own loopback source addresses (127.0.0.2 and up, bound with reqwest's
 //! `local_address`), apart from the 127.0.0.1 of the other tests.
+//!
+//! Its own test binary: the 10,000-request flood would otherwise slow every test running beside it.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 
 use std::{
     collections::BTreeSet,
@@ -27,6 +31,9 @@ fn client_from(last: u8) -> Client {
     Client::builder()
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
         .pool_max_idle_per_host(64)
+        // Shorter than the services' 5 s keep-alive, so a pooled connection is never reused just as
+        // the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .expect("client")
 }

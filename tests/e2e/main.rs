@@ -8,7 +8,6 @@ mod auth;
 mod catalog;
 mod docs;
 mod gateway;
-mod hostile_bounds;
 mod hostile_scope;
 mod ledger;
 mod metrics;

@@ -38,6 +38,9 @@ impl Api {
         Self {
             client: Client::builder()
                 .pool_max_idle_per_host(32)
+                // Shorter than the services' 5 s keep-alive (tests also talk to instances directly),
+                // so a pooled connection is never reused just as the server closes it.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .build()
                 .expect("client"),
             base: gateway(),

@@ -107,11 +107,15 @@ pub fn redis_url() -> String {
     env("REDIS_URL")
 }
 
-/// A plain Redis connection (to inspect streams and keys).
+/// A plain Redis connection (to inspect streams and keys). Its answers may take seconds on a
+/// loaded machine: a test's inspection must not fail where the client's default 500 ms would.
 pub async fn redis() -> redis::aio::MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(10)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(10)));
     redis::Client::open(redis_url())
         .expect("redis url")
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .expect("connect to redis")
 }
