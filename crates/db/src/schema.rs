@@ -12,6 +12,7 @@ diesel::table! {
         after -> Nullable<Jsonb>,
         request_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        trace_id -> Nullable<Text>,
     }
 }
 

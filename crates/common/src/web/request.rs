@@ -100,6 +100,37 @@ impl FromRequest for TraceId {
     }
 }
 
+/// What an audit record names its request by: the request id and the service's trace id.
+#[derive(Debug, Clone)]
+pub struct AuditIds {
+    pub request_id: String,
+    /// 32 lower-case hex digits, or empty when the request has no trace id.
+    pub trace_id: String,
+}
+
+impl AuditIds {
+    /// The trace id, when there is one.
+    pub fn trace_id(&self) -> Option<&str> {
+        (!self.trace_id.is_empty()).then_some(self.trace_id.as_str())
+    }
+}
+
+impl FromRequest for AuditIds {
+    type Error = ApiError;
+    type Future = futures_util::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let request_id = match RequestId::from_request(req, payload).into_inner() {
+            Ok(id) => id.0,
+            Err(e) => return futures_util::future::ready(Err(e)),
+        };
+        futures_util::future::ready(Ok(AuditIds {
+            request_id,
+            trace_id: trace_id_of_request(req).0,
+        }))
+    }
+}
+
 /// The request's [`TraceId`]: the one the root span chose, else the `traceparent`'s, else "".
 fn trace_id_of_request(req: &HttpRequest) -> TraceId {
     req.extensions()

@@ -21,6 +21,8 @@ pub struct NewAuditRecord<'a> {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub request_id: Option<&'a str>,
+    /// The service's trace id of the request (32 lower-case hex digits), when it has one.
+    pub trace_id: Option<&'a str>,
 }
 
 /// Writes the record (call it inside the transaction of the change it describes).

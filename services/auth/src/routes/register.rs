@@ -6,7 +6,7 @@ use inventory_common::{
     ApiError,
     auth::{Caller, Role},
     db,
-    web::{JsonBody, RequestId},
+    web::{AuditIds, JsonBody},
 };
 use inventory_db::models::audit::{self, NewAuditRecord};
 use serde::Deserialize;
@@ -81,7 +81,7 @@ impl Registrar {
 pub async fn register(
     state: web::Data<AuthState>,
     registrar: Registrar,
-    request_id: RequestId,
+    ids: AuditIds,
     body: JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let registrar = registrar.0;
@@ -124,7 +124,8 @@ pub async fn register(
                     entity_id: Some(user.id),
                     before: None,
                     after: serde_json::to_value(user.view()).ok(),
-                    request_id: Some(&request_id.0),
+                    request_id: Some(&ids.request_id),
+                    trace_id: ids.trace_id(),
                 },
             )
             .await?;

@@ -6,7 +6,7 @@ use inventory_common::{
     auth::{Caller, Role},
     db,
     pagination::{Page, PageParams},
-    web::{JsonBody, RequestId},
+    web::{AuditIds, JsonBody},
 };
 use inventory_db::models::{
     audit::{self, NewAuditRecord},
@@ -58,7 +58,7 @@ pub struct UpdateUser {
 pub async fn update(
     state: web::Data<AuthState>,
     caller: Caller,
-    request_id: RequestId,
+    ids: AuditIds,
     path: web::Path<Uuid>,
     body: JsonBody<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
@@ -122,7 +122,8 @@ pub async fn update(
                     entity_id: Some(id),
                     before: serde_json::to_value(before.view()).ok(),
                     after: serde_json::to_value(after.view()).ok(),
-                    request_id: Some(&request_id.0),
+                    request_id: Some(&ids.request_id),
+                    trace_id: ids.trace_id(),
                 },
             )
             .await?;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub struct Actor<'a> {
     pub caller: &'a Caller,
     pub request_id: &'a str,
+    pub trace_id: Option<&'a str>,
 }
 
 /// A catalog table whose rows are archived, never deleted, and whose every write is audited. An impl
@@ -158,6 +159,7 @@ async fn audit<E: CatalogTable + ?Sized>(
             before: json(change.before),
             after: json(change.after),
             request_id: Some(actor.request_id),
+            trace_id: actor.trace_id,
         },
     )
     .await

@@ -5,7 +5,7 @@ pub(crate) mod products;
 pub(crate) mod stores;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use inventory_common::{ApiError, auth::Caller, db, web::RequestId};
+use inventory_common::{ApiError, auth::Caller, db, web::AuditIds};
 use uuid::Uuid;
 
 use crate::{
@@ -60,10 +60,11 @@ impl FromRequest for Admin {
 
 impl Admin {
     /// The admin as the author of a change, for the audit trail.
-    fn actor<'a>(&'a self, request_id: &'a RequestId) -> Actor<'a> {
+    fn actor<'a>(&'a self, ids: &'a AuditIds) -> Actor<'a> {
         Actor {
             caller: &self.0,
-            request_id: &request_id.0,
+            request_id: &ids.request_id,
+            trace_id: ids.trace_id(),
         }
     }
 }

@@ -179,3 +179,29 @@ async fn store_mutations_are_audited() {
     assert_eq!(rows[1].5, Some(created));
     assert_eq!(rows[1].6, Some(updated));
 }
+
+#[tokio::test]
+async fn audit_rows_carry_the_trace_id_of_the_request() {
+    let app = TestApp::spawn().await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let res = app
+        .request(Method::POST, "/stores", Some(&app.admin))
+        .header("x-request-id", "req-traced")
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({ "name": "Traced store" }))
+        .send()
+        .await
+        .unwrap();
+    expect_json(res, 201).await;
+    let mut conn = app.db.connect().await;
+    let stored: Vec<(Option<String>, Option<String>)> = audit_log::table
+        .select((audit_log::request_id, audit_log::trace_id))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        [(Some("req-traced".to_owned()), Some(trace_id.to_owned()))],
+        "the row names the request and its trace"
+    );
+}

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError, db,
-    web::{JsonBody, RequestId},
+    web::{AuditIds, JsonBody},
 };
 
 use super::ProductBody;
@@ -21,11 +21,11 @@ use crate::{
 pub async fn create(
     admin: Admin,
     state: web::Data<CatalogState>,
-    request_id: RequestId,
+    ids: AuditIds,
     body: JsonBody<ProductBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.0.into_new()?;
-    let actor = admin.actor(&request_id);
+    let actor = admin.actor(&ids);
     let product = {
         let mut conn = db::conn(&state.pg).await?;
         Products::create(&mut conn, &draft, &actor).await?

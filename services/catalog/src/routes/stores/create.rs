@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError, db,
-    web::{JsonBody, RequestId},
+    web::{AuditIds, JsonBody},
 };
 
 use super::StoreBody;
@@ -22,11 +22,11 @@ use crate::{
 pub async fn create(
     admin: Admin,
     state: web::Data<CatalogState>,
-    request_id: RequestId,
+    ids: AuditIds,
     body: JsonBody<StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = StoreDraft::try_from(body.0)?;
-    let actor = admin.actor(&request_id);
+    let actor = admin.actor(&ids);
     let store = {
         let mut conn = db::conn(&state.pg).await?;
         Stores::create(&mut conn, &draft, &actor).await?

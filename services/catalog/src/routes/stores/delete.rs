@@ -1,5 +1,5 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, web::RequestId};
+use inventory_common::{ApiError, web::AuditIds};
 use uuid::Uuid;
 
 use crate::{keys, models::stores::Stores, routes::Admin, startup::CatalogState};
@@ -11,10 +11,10 @@ use crate::{keys, models::stores::Stores, routes::Admin, startup::CatalogState};
 pub async fn delete(
     admin: Admin,
     state: web::Data<CatalogState>,
-    request_id: RequestId,
+    ids: AuditIds,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let stale = keys::store_written(id);
-    super::super::archive::<Stores>(&state, &admin.actor(&request_id), id, &stale).await
+    super::super::archive::<Stores>(&state, &admin.actor(&ids), id, &stale).await
 }

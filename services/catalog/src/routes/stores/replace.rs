@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError, db,
-    web::{JsonBody, RequestId},
+    web::{AuditIds, JsonBody},
 };
 use uuid::Uuid;
 
@@ -24,13 +24,13 @@ use crate::{
 pub async fn replace(
     admin: Admin,
     state: web::Data<CatalogState>,
-    request_id: RequestId,
+    ids: AuditIds,
     path: web::Path<Uuid>,
     body: JsonBody<StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = StoreDraft::try_from(body.0)?;
-    let actor = admin.actor(&request_id);
+    let actor = admin.actor(&ids);
     let store = {
         let mut conn = db::conn(&state.pg).await?;
         Stores::replace(&mut conn, id, &draft, &actor).await?
