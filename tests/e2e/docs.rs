@@ -36,6 +36,18 @@ async fn the_merged_document_describes_every_service() {
             method.to_uppercase()
         );
     }
+    // What a generated client and the explorer show: a short plain summary and a tag for every
+    // operation (the Markdown goes in the description).
+    for (path, operations) in paths {
+        for (method, op) in operations.as_object().expect("operations") {
+            let summary = op["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && summary.len() <= 80 && !summary.contains(['`', '\n']),
+                "{method} {path}: a short plain summary, got {summary:?}"
+            );
+            assert!(op["tags"][0].is_string(), "{method} {path} has a tag");
+        }
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

@@ -36,6 +36,8 @@ fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("invalid username or password".into())
 }
 
+/// Log in: get an access token and a refresh token.
+///
 /// `POST /auth/login`. An unknown user and a wrong password get the same answer in the same time:
 /// an unknown user is checked against a dummy hash. A username that no account can have (not 3–64
 /// of `[A-Za-z0-9._-]`) gets that same answer at once, before it is used as a key. Failed logins are

@@ -3,6 +3,8 @@ use inventory_common::{ApiError, auth::Caller, db};
 
 use crate::{models::users, startup::AuthState};
 
+/// The caller.
+///
 /// `GET /auth/me`: the caller, as stored now.
 #[utoipa::path(get, path = "/auth/me", operation_id = "auth_me", tag = "auth", responses((status = 200, description = "The caller", body = crate::models::users::UserView)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]

@@ -23,6 +23,8 @@ enum Outcome {
     Rejected(ApiError),
 }
 
+/// Rotate a refresh token for a new pair.
+///
 /// `POST /auth/refresh`: rotates the refresh token. A token works once; presenting an already
 /// rotated token revokes its whole family (it was stolen, or the client is confused).
 #[utoipa::path(post, path = "/auth/refresh", operation_id = "auth_refresh", tag = "auth", security(()), request_body = RefreshRequest,
@@ -69,6 +71,8 @@ pub async fn refresh(
     }
 }
 
+/// Log out: revoke a session.
+///
 /// `POST /auth/logout`: revokes the session (the refresh token's family). Idempotent: an unknown or
 /// already revoked token is also 204.
 #[utoipa::path(post, path = "/auth/logout", operation_id = "auth_logout", tag = "auth", request_body = RefreshRequest,

@@ -69,6 +69,8 @@ impl Registrar {
     }
 }
 
+/// Register a user.
+///
 /// `POST /auth/register`: a new clerk with no stores.
 #[utoipa::path(post, path = "/auth/register", operation_id = "auth_register", tag = "auth", security((), ("bearer" = [])), request_body = RegisterRequest,
     responses((status = 201, description = "Registered: a clerk without stores", body = crate::models::users::UserView),

@@ -23,6 +23,8 @@ use crate::{
     startup::AuthState,
 };
 
+/// List users (admin).
+///
 /// `GET /auth/users` (admin): users in creation order, paginated.
 #[utoipa::path(get, path = "/auth/users", operation_id = "users_list", tag = "users", params(inventory_common::pagination::PageParams),
     responses((status = 200, description = "A page of users in creation order", body = inventory_common::pagination::Page<UserView>)))]
@@ -49,6 +51,8 @@ pub struct UpdateUser {
     disabled: Option<bool>,
 }
 
+/// Change a user's role, stores or disabled state (admin).
+///
 /// `PATCH /auth/users/{user_id}` (admin): role, store assignments, disabled. Assigned stores must exist.
 /// Disabling revokes the user's refresh tokens; access tokens already issued expire on their own.
 #[utoipa::path(patch, path = "/auth/users/{user_id}", operation_id = "users_update", tag = "users", params(("user_id" = Uuid, Path, description = "The user")),

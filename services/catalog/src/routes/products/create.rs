@@ -12,6 +12,8 @@ use crate::{
     startup::CatalogState,
 };
 
+/// Create a product (admin).
+///
 /// `POST /products` (admin): 201 with the product; 409 naming `sku` when an active product has it.
 #[utoipa::path(post, operation_id = "products_create", path = "/products", tag = "products", request_body = ProductBody,
     responses((status = 201, description = "Created", body = crate::models::products::ProductView,

@@ -4,6 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::products::Products, routes::Admin, startup::CatalogState};
 
+/// Archive a product (admin).
+///
 /// `DELETE /products/{product_id}` (admin): archives the product (204); 404 when it is not active.
 #[utoipa::path(delete, operation_id = "products_delete", path = "/products/{product_id}", tag = "products", params(("product_id" = Uuid, Path, description = "The product")),
     responses((status = 204, description = "Archived: gone from reads and lists; its SKU is free again")))]

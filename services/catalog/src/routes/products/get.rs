@@ -4,6 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::products::Products, startup::CatalogState};
 
+/// Get a product.
+///
 /// `GET /products/{product_id}`: one active product (404 once archived).
 #[utoipa::path(get, operation_id = "products_get", path = "/products/{product_id}", tag = "products", params(("product_id" = Uuid, Path, description = "The product")),
     responses((status = 200, description = "The active product", body = crate::models::products::ProductView)))]

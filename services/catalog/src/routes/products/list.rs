@@ -32,6 +32,8 @@ pub struct ListQuery {
     page: PageParams,
 }
 
+/// List or search products.
+///
 /// `GET /products?q=&limit=&cursor=`: active products in creation order, a page at a time, optionally
 /// those whose SKU or name contains `q` (any case).
 #[utoipa::path(get, operation_id = "products_list", path = "/products", tag = "products", params(ListQuery, PageParams),

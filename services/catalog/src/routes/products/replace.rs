@@ -13,6 +13,8 @@ use crate::{
     startup::CatalogState,
 };
 
+/// Replace a product (admin).
+///
 /// `PUT /products/{product_id}` (admin): replaces the product's fields; 404 when it is not active, 409 naming
 /// `sku` when another active product has the new SKU.
 #[utoipa::path(put, operation_id = "products_replace", path = "/products/{product_id}", tag = "products", params(("product_id" = Uuid, Path, description = "The product")),

@@ -13,6 +13,8 @@ use crate::{
     startup::CatalogState,
 };
 
+/// Create a store (admin).
+///
 /// `POST /stores` (admin): 201 with the store; 409 naming `code` when an active store has it.
 #[utoipa::path(post, operation_id = "stores_create", path = "/stores", tag = "stores", request_body = StoreBody,
     responses((status = 201, description = "Created", body = crate::models::stores::StoreView,

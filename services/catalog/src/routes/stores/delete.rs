@@ -4,6 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::stores::Stores, routes::Admin, startup::CatalogState};
 
+/// Archive a store (admin).
+///
 /// `DELETE /stores/{store_id}` (admin): archives the store (204); 404 when it is not active.
 #[utoipa::path(delete, operation_id = "stores_delete", path = "/stores/{store_id}", tag = "stores", params(("store_id" = Uuid, Path, description = "The store")),
     responses((status = 204, description = "Archived: gone from reads and lists, accepts no new stock; its code is free again")))]

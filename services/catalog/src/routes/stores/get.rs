@@ -4,6 +4,8 @@ use uuid::Uuid;
 
 use crate::{keys, models::stores::Stores, startup::CatalogState};
 
+/// Get a store.
+///
 /// `GET /stores/{store_id}`: one active store (404 once archived).
 #[utoipa::path(get, operation_id = "stores_get", path = "/stores/{store_id}", tag = "stores", params(("store_id" = Uuid, Path, description = "The store")),
     responses((status = 200, description = "The active store", body = crate::models::stores::StoreView)))]

@@ -8,6 +8,8 @@ use inventory_common::{
 
 use crate::{keys, models::stores, startup::CatalogState};
 
+/// List stores.
+///
 /// `GET /stores?limit=&cursor=`: active stores in creation order, a page at a time.
 #[utoipa::path(get, operation_id = "stores_list", path = "/stores", tag = "stores", params(PageParams),
     responses((status = 200, description = "A page of active stores in creation order", body = Page<crate::models::stores::StoreView>)))]

@@ -14,6 +14,8 @@ use crate::{
     startup::CatalogState,
 };
 
+/// Replace a store (admin).
+///
 /// `PUT /stores/{store_id}` (admin): replaces the store's fields; 404 when it is not active, 409 naming
 /// `code` when another active store has the new code.
 #[utoipa::path(put, operation_id = "stores_replace", path = "/stores/{store_id}", tag = "stores", params(("store_id" = Uuid, Path, description = "The store")),

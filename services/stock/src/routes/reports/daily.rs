@@ -57,6 +57,8 @@ struct DailyReport {
               (status = 400, description = "A bad date (field `from` or `to`), `from` after `to`, more than 366 days, or a bad `limit`/`cursor`", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed", body = ProblemDoc, content_type = "application/problem+json")))]
+/// Daily in, out, net and closing per product.
+///
 /// An admin or a member of the store may read (403 otherwise); 404 for a store that never
 /// existed; 400 naming `from`/`to` for bad dates (YYYY-MM-DD, `from` ≤ `to`, at most 366 days).
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]

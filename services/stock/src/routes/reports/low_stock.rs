@@ -49,6 +49,8 @@ struct LowStockReport {
     responses((status = 200, description = "Levels at or under their reorder level (`items`, `next_cursor`)", body = LowStockReport),
               (status = 403, description = "`store_id` names a store the caller is not assigned to (and the caller is not admin)", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "`store_id` names a store that never existed", body = ProblemDoc, content_type = "application/problem+json")))]
+/// Levels at or under their reorder level.
+///
 /// `store_id`'s low levels, or without it those of every store the caller may read: every store
 /// for an admin, the assigned ones for a manager or clerk (none for a user without stores). A
 /// `store_id` the caller is not assigned to is a 403; 404 for a store that never existed.

@@ -49,6 +49,8 @@ struct ValuationReport {
     responses((status = 200, description = "The total and a page of products with stock, by product id (`items`, `next_cursor`)", body = ValuationReport),
               (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed", body = ProblemDoc, content_type = "application/problem+json")))]
+/// Stock valuation of a store.
+///
 /// An admin or a member of the store may read (403 otherwise); 404 for a store that never
 /// existed. Values are computed in NUMERIC and written as exact JSON integers (no 64-bit overflow).
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]

@@ -39,6 +39,8 @@ impl AddStock {
     }
 }
 
+/// Add stock to a level (STOCK_IN).
+///
 /// 201 with the level when it was created, 200 when it existed.
 #[utoipa::path(post, operation_id = "stock_add", path = "/stock", tag = "stock", params(IdempotencyHeader), request_body = AddStock,
     responses((status = 201, description = "The level was created with this quantity", body = LevelView, headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`"))),

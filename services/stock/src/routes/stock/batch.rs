@@ -48,6 +48,8 @@ impl BatchInput {
               (status = 404, description = "A line's store or product does not exist or is archived (the detail names the line)", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 409, description = "Nothing applied. A line's insufficient-stock or quantity-mismatch, with `index` (0-based) and `available`/`requested` or `current_quantity`; or `type` …/request-in-progress: a request with the same `Idempotency-Key` is still in flight", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, description = "The `Idempotency-Key` was already used with another body or endpoint", body = ProblemDoc, content_type = "application/problem+json")))]
+/// Record a batch of movements, all or nothing.
+///
 /// 201 `{movements, levels}`; when any line fails, its error names the line (`movements[3]...`,
 /// and an `index` member on 409s) and nothing is applied.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, lines = body.0.movements.len()))]

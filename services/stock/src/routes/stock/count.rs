@@ -57,6 +57,8 @@ impl CountInput {
               (status = 404, description = "No such stock level, or its store or product is archived", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 409, description = "Nothing changed. `type` …/quantity-mismatch: `expected_quantity` differs, with `current_quantity`; or `type` …/request-in-progress: a request with the same `Idempotency-Key` is still in flight", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, description = "The `Idempotency-Key` was already used with another body or endpoint", body = ProblemDoc, content_type = "application/problem+json")))]
+/// Set a counted quantity or the reorder level.
+///
 /// 200 with the level. A changed quantity is recorded as STOCK_IN or MANUAL_REMOVE with reason
 /// `count`; a wrong `expected_quantity` is a 409 with `current_quantity`.
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, stock_id = %path))]

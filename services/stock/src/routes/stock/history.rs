@@ -81,6 +81,8 @@ impl HistoryQuery {
 #[utoipa::path(get, operation_id = "stock_movements_list", path = "/stock/movements", tag = "movements", params(HistoryQuery),
     responses((status = 200, description = "A page of movements, newest first; without `store_id`, only the stores the caller may read (every store for an admin, none for a user without stores)", body = Page<MovementView>),
               (status = 403, description = "`store_id` names a store the caller is not assigned to (and the caller is not admin)", body = ProblemDoc, content_type = "application/problem+json")))]
+/// Movement history.
+///
 /// Movements filtered by store, product, type and time range (`from` inclusive, `to` exclusive),
 /// newest first, cursor-paginated. An admin reads every store; a manager or clerk only their
 /// assigned stores: another `store_id` is a 403, and without `store_id` the list holds only

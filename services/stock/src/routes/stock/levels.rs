@@ -48,6 +48,8 @@ pub struct LevelQuery {
     responses((status = 200, description = "A page of the store's levels in product id order", body = Page<LevelView>),
               (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed (an archived store's levels stay readable)", body = ProblemDoc, content_type = "application/problem+json")))]
+/// A store's stock levels.
+///
 /// Levels in product id order; `?low_stock=true` keeps those at or under their reorder level,
 /// `?product_id=` one product. An admin or a member of the store may read (403 otherwise); 404
 /// for a store that never existed.

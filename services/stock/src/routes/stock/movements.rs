@@ -77,6 +77,8 @@ impl MovementInput {
     }
 }
 
+/// Record a movement.
+///
 /// 201 `{movement, level}`; 409 `{..., available}` when a removal exceeds the stock.
 #[utoipa::path(post, operation_id = "stock_movements_create", path = "/stock/movements", tag = "movements", params(IdempotencyHeader), request_body = MovementInput,
     responses((status = 201, description = "Recorded: the movement and the level after it", body = MovementRecorded, headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`"))),

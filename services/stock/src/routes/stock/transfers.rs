@@ -50,6 +50,8 @@ impl TransferInput {
     }
 }
 
+/// Transfer stock between stores.
+///
 /// 201 `{transfer_id, movements: [out, in], levels: [from, to]}`; admin or a member of both stores.
 #[utoipa::path(post, operation_id = "stock_transfers_create", path = "/stock/transfers", tag = "transfers", params(IdempotencyHeader), request_body = TransferInput,
     responses((status = 201, description = "Moved: TRANSFER_OUT and TRANSFER_IN with one `transfer_id`", body = TransferRecorded, headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`"))),
