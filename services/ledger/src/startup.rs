@@ -3,8 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use actix_web::{HttpResponse, dev::ServerHandle, web};
-use inventory_common::web::{ServiceContext, StartupError, check_pg, check_redis};
+use actix_web::{dev::ServerHandle, web};
+use inventory_common::web::{ServiceContext, StartupError};
 use tokio::{
     sync::{Notify, watch},
     task::JoinHandle,
@@ -72,7 +72,7 @@ impl Stopper {
 pub async fn build(config: Config) -> Result<Application, StartupError> {
     let mut service = config.service.clone();
     service.redis_url = config.service.stream_url().to_owned();
-    let ctx = ServiceContext::without_auth("ledger", service)?;
+    let mut ctx = ServiceContext::without_auth("ledger", service)?;
     ensure_group(&ctx).await;
     let keys = StreamKeys::new(&config.service);
     let client = redis::Client::open(ctx.config.redis_url.as_str())?;
@@ -94,16 +94,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         lost,
     };
     let pg = web::Data::new(ctx.pg.clone());
-    let readiness = web::Data::new(Readiness {
-        pg: ctx.pg.clone(),
-        redis: ctx.redis.clone(),
-        health: health.clone(),
-    });
+    // `/readyz` also fails while the worker cannot make progress (a persistent error, a stuck backlog).
+    let progress = health.clone();
+    ctx.progress = Some(Arc::new(move || progress.problems()));
     let server = inventory_common::web::serve(&ctx, move |cfg| {
-        // Registered before the shared operator routes, so this `/readyz` is the one served.
         cfg.app_data(pg.clone())
-            .app_data(readiness.clone())
-            .route("/readyz", web::get().to(readyz))
             .route("/reconcile", web::get().to(reconcile::endpoint));
     })?;
     let tasks = vec![
@@ -126,37 +121,6 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         tasks,
         drain_timeout: config.service.shutdown_timeout,
     })
-}
-
-/// What the worker's `/readyz` checks: its database and stream Redis answer, and it can make
-/// progress (no persistent error, the backlog moves).
-struct Readiness {
-    pg: inventory_common::db::PgPool,
-    redis: inventory_common::redis::RedisPool,
-    health: Health,
-}
-
-async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
-    let (pg, redis) = tokio::join!(check_pg(&r.pg), check_redis(&r.redis));
-    let mut problems = r.health.problems();
-    for (name, check) in [("postgres", &pg), ("redis", &redis)] {
-        if let Err(e) = check {
-            problems.push(format!("{name}: {e}"));
-        }
-    }
-    if problems.is_empty() {
-        return HttpResponse::Ok()
-            .json(serde_json::json!({ "status": "ready", "service": "ledger" }));
-    }
-    HttpResponse::ServiceUnavailable()
-        .content_type("application/problem+json")
-        .json(serde_json::json!({
-            "type": "https://inventory.dev/problems/not-ready",
-            "title": "Service not ready",
-            "status": 503,
-            "detail": problems.join("; "),
-            "problems": problems,
-        }))
 }
 
 impl Application {

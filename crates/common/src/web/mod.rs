@@ -9,6 +9,6 @@ mod request;
 mod server;
 
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
-pub use ops::{Readiness, check_pg, check_redis, configure, not_found};
+pub use ops::{ProgressCheck, Readiness, check_pg, check_redis, configure, not_found};
 pub use request::{AuditIds, REQUEST_ID, RequestId, RequestSpan, request_context};
 pub use server::{Server, ServiceContext, StartupError, run, serve};

@@ -26,13 +26,18 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())).error_response()
 }
 
-/// What `/readyz` checks.
+/// A component's own readiness: what keeps it from making progress right now (empty when nothing).
+pub type ProgressCheck = std::sync::Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
+/// What `/readyz` checks: PostgreSQL and Redis answer, and the component's [`ProgressCheck`] (the
+/// ledger worker's: no persistent error, its backlog moves) reports no problem.
 #[derive(Clone)]
 pub struct Readiness {
     pub service: &'static str,
     pub pg: PgPool,
     pub redis: RedisPool,
     pub metrics: PrometheusHandle,
+    pub progress: Option<ProgressCheck>,
 }
 
 /// Registers the shared extractor settings, the operator routes and the 404 fallback.
@@ -53,16 +58,24 @@ async fn healthz(r: web::Data<Readiness>) -> HttpResponse {
 
 async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
     let (pg, redis) = futures_util::future::join(check_pg(&r.pg), check_redis(&r.redis)).await;
-    let failed: Vec<&str> = [("postgres", &pg), ("redis", &redis)]
+    let mut problems: Vec<String> = [("postgres", &pg), ("redis", &redis)]
         .iter()
-        .filter(|(_, ok)| ok.is_err())
-        .map(|(name, _)| *name)
+        .filter_map(|(name, check)| check.as_ref().err().map(|e| format!("{name}: {e}")))
         .collect();
-    let checks = serde_json::json!({
+    let progress = r.progress.as_ref().map(|check| check()).unwrap_or_default();
+    problems.extend(progress.iter().cloned());
+    let mut checks = serde_json::json!({
         "postgres": pg.err().unwrap_or_else(|| "ok".into()),
         "redis": redis.err().unwrap_or_else(|| "ok".into()),
     });
-    if failed.is_empty() {
+    if r.progress.is_some() {
+        checks["progress"] = if progress.is_empty() {
+            "ok".into()
+        } else {
+            progress.into()
+        };
+    }
+    if problems.is_empty() {
         HttpResponse::Ok()
             .json(serde_json::json!({ "status": "ready", "service": r.service, "checks": checks }))
     } else {
@@ -72,7 +85,7 @@ async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
                 "type": "https://inventory.dev/problems/not-ready",
                 "title": "Service not ready",
                 "status": 503,
-                "detail": format!("unavailable: {}", failed.join(", ")),
+                "detail": format!("not ready: {}", problems.join("; ")),
                 "checks": checks,
             }))
     }

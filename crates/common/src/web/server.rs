@@ -18,6 +18,8 @@ pub struct ServiceContext {
     pub redis: RedisPool,
     pub verifier: web::Data<crate::auth::JwtVerifier>,
     pub metrics: PrometheusHandle,
+    /// The component's own readiness, added to `/readyz`'s checks (the ledger worker's progress).
+    pub progress: Option<super::ProgressCheck>,
 }
 
 /// A service that could not start.
@@ -85,6 +87,7 @@ impl ServiceContext {
             redis,
             verifier: web::Data::new(verifier),
             metrics: crate::metrics::install(),
+            progress: None,
         })
     }
 
@@ -94,6 +97,7 @@ impl ServiceContext {
             pg: self.pg.clone(),
             redis: self.redis.clone(),
             metrics: self.metrics.clone(),
+            progress: self.progress.clone(),
         }
     }
 }
