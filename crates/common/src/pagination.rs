@@ -140,6 +140,7 @@ impl PageParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 mod tests {
     use super::*;
 
