@@ -73,13 +73,13 @@ async fn report_existing(pool: &PgPool, username: &Username) {
         Err(e) => return tracing::warn!(error = %e, "cannot check the existing admin"),
     };
     match existing {
-        Ok(Some(user)) if user.role() == Role::Admin => {
+        Ok(Some(user)) if user.role().is_ok_and(|role| role == Role::Admin) => {
             tracing::info!(username = username.as_str(), "admin user already exists");
         }
         Ok(Some(user)) => tracing::error!(
             user_id = %user.id,
             username = username.as_str(),
-            role = user.role().as_str(),
+            role = user.role.as_str(),
             "the configured admin username belongs to a user who is not an admin; no admin was created"
         ),
         Ok(None) => tracing::warn!(username = username.as_str(), "the admin user vanished"),

@@ -110,11 +110,6 @@ impl Consumer {
         create_group(&mut self.conn, &self.keys.events).await
     }
 
-    /// The consumer's name in the group.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Reads up to `count` entries after `after`: `>` for new entries (waiting up to `block`), or an
     /// id to re-read this consumer's own pending entries.
     pub async fn read(

@@ -4,6 +4,13 @@ use std::time::Duration;
 
 use inventory_common::config::{ConfigError, ServiceConfig, var_or};
 
+/// Defaults, used by [`Config::new`] (tests) and [`Config::from_env`] alike.
+const CACHE_TTL_SECS: u64 = 60;
+const OUTBOX_POLL_MS: u64 = 500;
+const OUTBOX_BATCH: i64 = 100;
+const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+const IDEMPOTENCY_CLEANUP_SECS: u64 = 300;
+
 /// Everything the stock service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,17 +34,17 @@ impl Config {
     pub fn new(service: ServiceConfig) -> Self {
         Self {
             service,
-            cache_ttl: Duration::from_secs(60),
-            outbox_poll: Duration::from_millis(500),
-            outbox_batch: 100,
-            idempotency_ttl: Duration::from_secs(24 * 3600),
-            idempotency_cleanup: Duration::from_secs(300),
+            cache_ttl: Duration::from_secs(CACHE_TTL_SECS),
+            outbox_poll: Duration::from_millis(OUTBOX_POLL_MS),
+            outbox_batch: OUTBOX_BATCH,
+            idempotency_ttl: Duration::from_secs(IDEMPOTENCY_TTL_SECS),
+            idempotency_cleanup: Duration::from_secs(IDEMPOTENCY_CLEANUP_SECS),
         }
     }
 
     /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let batch: i64 = var_or("INVENTORY_OUTBOX_BATCH", 100)?;
+        let batch: i64 = var_or("INVENTORY_OUTBOX_BATCH", OUTBOX_BATCH)?;
         if !(1..=10_000).contains(&batch) {
             return Err(ConfigError::Invalid {
                 name: "INVENTORY_OUTBOX_BATCH".into(),
@@ -46,12 +53,21 @@ impl Config {
         }
         Ok(Self {
             service: ServiceConfig::from_env()?,
-            cache_ttl: Duration::from_secs(var_or("INVENTORY_CACHE_TTL_SECS", 60)?),
-            outbox_poll: Duration::from_millis(var_or("INVENTORY_OUTBOX_POLL_MS", 500)?.max(10)),
+            cache_ttl: Duration::from_secs(var_or("INVENTORY_CACHE_TTL_SECS", CACHE_TTL_SECS)?),
+            outbox_poll: Duration::from_millis(
+                var_or("INVENTORY_OUTBOX_POLL_MS", OUTBOX_POLL_MS)?.max(10),
+            ),
             outbox_batch: batch,
-            idempotency_ttl: Duration::from_secs(var_or("INVENTORY_IDEMPOTENCY_TTL_SECS", 86_400)?),
+            idempotency_ttl: Duration::from_secs(var_or(
+                "INVENTORY_IDEMPOTENCY_TTL_SECS",
+                IDEMPOTENCY_TTL_SECS,
+            )?),
             idempotency_cleanup: Duration::from_secs(
-                var_or("INVENTORY_IDEMPOTENCY_CLEANUP_SECS", 300)?.max(1),
+                var_or(
+                    "INVENTORY_IDEMPOTENCY_CLEANUP_SECS",
+                    IDEMPOTENCY_CLEANUP_SECS,
+                )?
+                .max(1),
             ),
         })
     }

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use inventory_common::auth::{Caller, Role};
+use inventory_common::{
+    ApiError,
+    auth::{Caller, Role},
+};
 use inventory_db::schema::users;
 use serde::Serialize;
 use uuid::Uuid;
@@ -25,31 +28,38 @@ pub struct User {
 }
 
 impl User {
-    pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Clerk)
+    /// The stored role. One the API does not know (a corrupt row) is an error answered 500, never
+    /// quietly taken for some other role.
+    pub fn role(&self) -> Result<Role, ApiError> {
+        self.role.parse().map_err(|_| {
+            ApiError::internal(format!(
+                "user {} has the unknown stored role {:?}",
+                self.id, self.role
+            ))
+        })
     }
 
     pub fn stores(&self) -> Vec<Uuid> {
         self.store_ids.iter().flatten().copied().collect()
     }
 
-    pub fn caller(&self) -> Caller {
-        Caller {
+    pub fn caller(&self) -> Result<Caller, ApiError> {
+        Ok(Caller {
             user_id: self.id,
-            role: self.role(),
+            role: self.role()?,
             store_ids: self.stores(),
-        }
+        })
     }
 
-    pub fn view(&self) -> UserView {
-        UserView {
+    pub fn view(&self) -> Result<UserView, ApiError> {
+        Ok(UserView {
             id: self.id,
             username: self.username.clone(),
-            role: self.role(),
+            role: self.role()?,
             store_ids: self.stores(),
             disabled: self.disabled,
             created_at: self.created_at,
-        }
+        })
     }
 }
 

@@ -100,7 +100,7 @@ pub async fn issue_pair(
 ) -> Result<TokenPair, ApiError> {
     let access_token = state
         .signer
-        .sign(&user.caller(), state.config.access_ttl_secs)?;
+        .sign(&user.caller()?, state.config.access_ttl_secs)?;
     let refresh_token = tokens::new_refresh_token();
     let hash = tokens::hash_refresh_token(&refresh_token);
     refresh_tokens::insert(

@@ -13,5 +13,5 @@ pub async fn me(state: web::Data<AuthState>, caller: Caller) -> Result<HttpRespo
     let user = users::find(&mut conn, caller.user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("user not found".into()))?;
-    Ok(HttpResponse::Ok().json(user.view()))
+    Ok(HttpResponse::Ok().json(user.view()?))
 }

@@ -125,7 +125,7 @@ pub async fn register(
                     entity: "user",
                     entity_id: Some(user.id),
                     before: None,
-                    after: serde_json::to_value(user.view()).ok(),
+                    after: serde_json::to_value(user.view()?).ok(),
                     request_id: Some(&ids.request_id),
                     trace_id: ids.trace_id(),
                 },
@@ -134,5 +134,5 @@ pub async fn register(
             Ok(user)
         })
         .await?;
-    Ok(HttpResponse::Created().json(user.view()))
+    Ok(HttpResponse::Created().json(user.view()?))
 }

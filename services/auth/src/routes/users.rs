@@ -38,7 +38,7 @@ pub async fn list(
     let page = query.parse()?;
     let mut conn = db::conn(&state.pg).await?;
     let rows = users::list(&mut conn, page.after, page.limit).await?;
-    let views: Vec<UserView> = rows.iter().map(|u| u.view()).collect();
+    let views: Vec<UserView> = rows.iter().map(|u| u.view()).collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(Page::from_rows(views, page.limit, |u| u.id.to_string())))
 }
 
@@ -103,8 +103,8 @@ pub async fn update(
             };
             let after = users::update(conn, id, &changes).await?;
             // Nobody can become admin except through an admin: the last one cannot step down.
-            let was_active_admin = before.role() == Role::Admin && !before.disabled;
-            let is_active_admin = after.role() == Role::Admin && !after.disabled;
+            let was_active_admin = before.role()? == Role::Admin && !before.disabled;
+            let is_active_admin = after.role()? == Role::Admin && !after.disabled;
             if was_active_admin && !is_active_admin && users::count_active_admins(conn).await? == 0
             {
                 return Err(ApiError::conflict(
@@ -124,8 +124,8 @@ pub async fn update(
                     action: "user.update",
                     entity: "user",
                     entity_id: Some(id),
-                    before: serde_json::to_value(before.view()).ok(),
-                    after: serde_json::to_value(after.view()).ok(),
+                    before: serde_json::to_value(before.view()?).ok(),
+                    after: serde_json::to_value(after.view()?).ok(),
                     request_id: Some(&ids.request_id),
                     trace_id: ids.trace_id(),
                 },
@@ -134,5 +134,5 @@ pub async fn update(
             Ok(after)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(user.view()))
+    Ok(HttpResponse::Ok().json(user.view()?))
 }

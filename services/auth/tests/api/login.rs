@@ -95,3 +95,27 @@ async fn login_input_is_validated_like_any_body() {
         .await
         .expect_problem(415);
 }
+
+/// A stored role the API does not know (a row changed behind its back) is an error answered 500,
+/// never taken for a clerk: nobody gets a token with a role the row does not say.
+#[tokio::test]
+async fn an_unknown_stored_role_is_a_500_not_a_clerk() {
+    use diesel_async::SimpleAsyncConnection;
+
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let mut conn = app.connect().await;
+    conn.batch_execute(&format!(
+        "ALTER TABLE users DROP CONSTRAINT users_role_check; \
+         UPDATE users SET role = 'superuser' WHERE id = '{}'",
+        user.id
+    ))
+    .await
+    .expect("corrupt the role");
+    let reply = app.login(&user.username, PASSWORD).await;
+    let problem = reply.expect_problem(500);
+    assert!(
+        !problem.to_string().contains("superuser"),
+        "internals stay out of the answer: {problem}"
+    );
+}

@@ -96,11 +96,14 @@ pub async fn perform<B: Serialize>(
     body: &B,
     command: Command,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = ctx.key.map(|key| Idempotency {
-        fingerprint: fingerprint(&ctx.target, body),
-        key,
-        ttl: state.config.idempotency_ttl,
-    });
+    let idempotency = match ctx.key {
+        Some(key) => Some(Idempotency {
+            fingerprint: fingerprint(&ctx.target, body)?,
+            key,
+            ttl: state.config.idempotency_ttl,
+        }),
+        None => None,
+    };
     let actor = Actor {
         user_id: caller.user_id,
         request_id: ctx.request_id,
@@ -115,12 +118,15 @@ pub async fn perform<B: Serialize>(
     }
 }
 
-fn fingerprint<B: Serialize>(target: &str, body: &B) -> String {
+/// What an `Idempotency-Key` is bound to: the target and the parsed body. A body that does not
+/// serialise is an error (a 500), never an empty fingerprint that other requests would share.
+fn fingerprint<B: Serialize>(target: &str, body: &B) -> Result<String, ApiError> {
+    let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
     let mut hash = Sha256::new();
     hash.update(target.as_bytes());
     hash.update(b"\n");
-    hash.update(serde_json::to_vec(body).unwrap_or_default());
-    format!("{:x}", hash.finalize())
+    hash.update(body);
+    Ok(format!("{:x}", hash.finalize()))
 }
 
 fn respond(reply: Reply, replayed: bool) -> HttpResponse {
@@ -138,18 +144,14 @@ mod tests {
 
     #[test]
     fn fingerprints_cover_target_and_body() {
-        let a = fingerprint("POST /stock", &serde_json::json!({"quantity": 1}));
-        assert_eq!(
-            a,
-            fingerprint("POST /stock", &serde_json::json!({"quantity": 1}))
-        );
+        let fp = |target: &str, body: serde_json::Value| fingerprint(target, &body).ok();
+        let a = fp("POST /stock", serde_json::json!({"quantity": 1}));
+        assert!(a.is_some());
+        assert_eq!(a, fp("POST /stock", serde_json::json!({"quantity": 1})));
+        assert_ne!(a, fp("POST /stock", serde_json::json!({"quantity": 2})));
         assert_ne!(
             a,
-            fingerprint("POST /stock", &serde_json::json!({"quantity": 2}))
-        );
-        assert_ne!(
-            a,
-            fingerprint("POST /stock/movements", &serde_json::json!({"quantity": 1}))
+            fp("POST /stock/movements", serde_json::json!({"quantity": 1}))
         );
     }
 }
