@@ -47,6 +47,12 @@ const FULL: i64 = 2;
 /// The default bound on the variants (hash fields) of one cache key.
 pub const MAX_FIELDS_PER_KEY: usize = 64;
 
+/// The key of a store's cached stock reads. Owned here because two services use it: the stock
+/// service fills and invalidates it, the catalog drops it when the store is archived.
+pub fn stock_store_key(store_id: uuid::Uuid) -> String {
+    format!("stock:store:{store_id}")
+}
+
 /// A cache over one Redis pool. Cheap to clone.
 #[derive(Clone)]
 pub struct Cache {

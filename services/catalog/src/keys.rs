@@ -40,7 +40,7 @@ pub fn store_written(id: Uuid) -> [String; 3] {
     [
         store(id),
         STORES_ALL.to_owned(),
-        format!("stock:store:{id}"),
+        inventory_common::cache::stock_store_key(id),
     ]
 }
 

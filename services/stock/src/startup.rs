@@ -26,9 +26,9 @@ pub struct StockState {
 }
 
 impl StockState {
-    /// The cache key of a store's stock reads.
+    /// The cache key of a store's stock reads (one definition, shared with the catalog).
     pub fn store_key(store_id: Uuid) -> String {
-        format!("stock:store:{store_id}")
+        inventory_common::cache::stock_store_key(store_id)
     }
 
     /// After a commit: wakes the relay and drops the cached reads of the changed stores.

@@ -165,6 +165,8 @@ async fn random_concurrent_mixes_conserve_stock() {
         });
     }
     let mut statuses = HashSet::new();
+    // What the clients were told moved, per level: the deltas of every 201's movements.
+    let mut told: std::collections::HashMap<(String, String), i64> = Default::default();
     while let Some(result) = tasks.join_next().await {
         let (path, status, body) = result.expect("task");
         assert!(
@@ -172,13 +174,29 @@ async fn random_concurrent_mixes_conserve_stock() {
             "{path} answered {status}: {body}"
         );
         statuses.insert(status);
+        if status == 201 {
+            let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+            let movements = match &body["movements"] {
+                serde_json::Value::Array(list) => list.clone(),
+                _ => vec![body["movement"].clone()],
+            };
+            for m in movements {
+                let level = (m["store_id"].to_string(), m["product_id"].to_string());
+                *told.entry(level).or_default() += m["delta"].as_i64().expect("a delta");
+            }
+        }
     }
     // The mix must have exercised both outcomes to mean anything.
     assert_eq!(statuses.len(), 2, "{statuses:?}");
     for &s in &stores {
         for &p in &products {
             let quantity = app.quantity(s, p).await;
-            assert!(quantity >= 0);
+            let key = (format!("\"{s}\""), format!("\"{p}\""));
+            let expected = 20 + told.get(&key).copied().unwrap_or(0);
+            assert_eq!(
+                quantity, expected,
+                "level {s}/{p} is what its clients were told"
+            );
             assert_eq!(quantity, app.movement_sum(s, p).await, "level {s}/{p}");
         }
     }
