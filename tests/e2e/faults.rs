@@ -7,7 +7,6 @@
 
 use std::{
     collections::HashMap,
-    path::PathBuf,
     process::Command,
     time::{Duration, Instant},
 };
@@ -21,9 +20,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn state_dir() -> PathBuf {
-    PathBuf::from(env("INVENTORY_STATE_DIR"))
-}
+use inventory_e2e::stack::state_dir;
 
 /// Stops the stack's `name` process with `signal` and waits until it is gone.
 async fn stop(name: &str, signal: &str) {

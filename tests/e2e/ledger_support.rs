@@ -5,7 +5,6 @@
 #![allow(dead_code)] // each binary uses part of it
 
 use std::{
-    path::PathBuf,
     process::Command,
     sync::{
         Arc,
@@ -20,9 +19,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub fn state_dir() -> PathBuf {
-    PathBuf::from(env("INVENTORY_STATE_DIR"))
-}
+pub use inventory_e2e::stack::state_dir;
 
 /// The pid in the stack's pid file of `name`.
 pub fn pid_of(name: &str) -> String {

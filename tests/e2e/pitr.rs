@@ -18,9 +18,7 @@ use inventory_e2e::{
 use inventory_events::STOCK_EVENTS_STREAM;
 use serde_json::{Value, json};
 
-fn state_dir() -> PathBuf {
-    PathBuf::from(env("INVENTORY_STATE_DIR"))
-}
+use inventory_e2e::stack::state_dir;
 
 /// The superuser's URL of the `inventory` database (stack.env's names the `postgres` database).
 fn inventory_db_url() -> String {

@@ -2,13 +2,11 @@
 //! evicts only keys with a TTL; secrets reach only the service that needs them and are kept in files
 //! only their owner reads; every port lies outside the machine's ephemeral port range.
 
-use std::{os::unix::fs::PermissionsExt, path::PathBuf};
+use std::os::unix::fs::PermissionsExt;
 
 use inventory_e2e::stack::{env, recorded_pid};
 
-fn state_dir() -> PathBuf {
-    PathBuf::from(env("INVENTORY_STATE_DIR"))
-}
+use inventory_e2e::stack::state_dir;
 
 /// The Redis URL the stack gives its services, and the same address without the password.
 fn redis_urls() -> (String, String) {

@@ -25,9 +25,7 @@ use uuid::Uuid;
 /// access log and to the log of the auth instance that answers it.
 const PAD: usize = 4000;
 
-fn state_dir() -> PathBuf {
-    PathBuf::from(env("INVENTORY_STATE_DIR"))
-}
+use inventory_e2e::stack::state_dir;
 
 fn setting(name: &str) -> u64 {
     env(name).parse().expect("a number")

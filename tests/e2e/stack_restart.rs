@@ -8,7 +8,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -50,9 +49,7 @@ while True:
         break
 "#;
 
-fn state_dir() -> PathBuf {
-    PathBuf::from(env("INVENTORY_STATE_DIR"))
-}
+use inventory_e2e::stack::state_dir;
 
 fn kill(signal: &str, pid: u32) {
     let status = Command::new("kill")

@@ -13,6 +13,11 @@ pub fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests through `make test`"))
 }
 
+/// The state folder of the running test stack (its pid files, logs and `stack.env`).
+pub fn state_dir() -> PathBuf {
+    PathBuf::from(env("INVENTORY_STATE_DIR"))
+}
+
 /// The port at the end of a URL such as `redis://127.0.0.1:56379`.
 fn port_of(url: &str) -> String {
     url.trim_end_matches('/')
