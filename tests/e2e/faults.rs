@@ -17,7 +17,7 @@ use inventory_e2e::{
 };
 use inventory_events::{STOCK_EVENTS_STREAM, StockEvent};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use inventory_e2e::stack::state_dir;
@@ -50,21 +50,6 @@ async fn sale(api: &Api, admin: &str, store: &str, product: &str, key: &str) -> 
         .send()
         .await
         .expect("request")
-}
-
-async fn quantity(api: &Api, admin: &str, store: &str) -> i64 {
-    let levels = expect_json(api.get(&format!("/stock/{store}"), admin).await, 200).await;
-    levels["items"][0]["quantity"].as_i64().expect("a level")
-}
-
-async fn movements(api: &Api, admin: &str, store: &str) -> Vec<Value> {
-    let page = expect_json(
-        api.get(&format!("/stock/movements?store_id={store}"), admin)
-            .await,
-        200,
-    )
-    .await;
-    page["items"].as_array().cloned().unwrap_or_default()
 }
 
 async fn database_restart(api: &Api, admin: &str) {
@@ -108,7 +93,7 @@ async fn database_restart(api: &Api, admin: &str) {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let history = movements(api, admin, &store).await;
+    let history = api.store_movements(admin, &store).await;
     let types: Vec<&str> = history
         .iter()
         .map(|m| m["type"].as_str().unwrap_or_default())
@@ -162,7 +147,7 @@ async fn redis_restart(api: &Api, admin: &str) {
     .await;
 
     // Cached before the outage: Redis keeps the entry in its AOF across the restart.
-    assert_eq!(quantity(api, admin, &store).await, 5);
+    assert_eq!(api.store_quantity(admin, &store).await, 5);
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     let guard = RestartOnDrop::new(state_dir());
@@ -173,12 +158,12 @@ async fn redis_restart(api: &Api, admin: &str) {
         201,
     )
     .await;
-    assert_eq!(quantity(api, admin, &store).await, 4);
+    assert_eq!(api.store_quantity(admin, &store).await, 4);
     guard.restart();
 
     // The invalidation missed during the outage is delivered: the old entry is not served again.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while quantity(api, admin, &store).await != 4 {
+    while api.store_quantity(admin, &store).await != 4 {
         assert!(
             Instant::now() < deadline,
             "the cache still serves the level from before the sale"
@@ -187,13 +172,14 @@ async fn redis_restart(api: &Api, admin: &str) {
     }
     for _ in 0..10 {
         assert_eq!(
-            quantity(api, admin, &store).await,
+            api.store_quantity(admin, &store).await,
             4,
             "no instance serves the old level any more"
         );
     }
 
-    let ids: Vec<String> = movements(api, admin, &store)
+    let ids: Vec<String> = api
+        .store_movements(admin, &store)
         .await
         .iter()
         .map(|m| m["id"].as_str().unwrap().to_owned())

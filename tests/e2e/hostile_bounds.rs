@@ -69,14 +69,7 @@ fn instance_ports() -> Vec<String> {
 /// The `http_*` series of an instance whose method is not one of the API's: with the labels
 /// normalised that is only `OTHER`, once per route and status.
 async fn non_standard_series(client: &Client, port: &str) -> BTreeSet<String> {
-    let text = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = inventory_e2e::metrics_text(client, port).await;
     text.lines()
         .filter(|l| l.starts_with("http_"))
         .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series.to_owned()))

@@ -33,15 +33,7 @@ fn parse_sample(line: &str) -> (String, f64) {
 }
 
 async fn scrape(api: &Api, port: &str) -> Vec<(String, f64)> {
-    let text = api
-        .client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = inventory_e2e::metrics_text(&api.client, port).await;
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(parse_sample)

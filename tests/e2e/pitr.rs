@@ -80,21 +80,9 @@ async fn sale(api: &Api, admin: &str, store: &str, product: &str, quantity: i64)
         .to_owned()
 }
 
-async fn quantity(api: &Api, admin: &str, store: &str) -> i64 {
-    let levels = expect_json(api.get(&format!("/stock/{store}"), admin).await, 200).await;
-    levels["items"][0]["quantity"].as_i64().expect("a level")
-}
-
 async fn movement_ids(api: &Api, admin: &str, store: &str) -> Vec<String> {
-    let page = expect_json(
-        api.get(&format!("/stock/movements?store_id={store}"), admin)
-            .await,
-        200,
-    )
-    .await;
-    page["items"]
-        .as_array()
-        .expect("items")
+    api.store_movements(admin, store)
+        .await
         .iter()
         .map(|m| m["id"].as_str().expect("id").to_owned())
         .collect()
@@ -160,7 +148,7 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
     .await;
     let late_path = format!("/products/{}", late_product["id"].as_str().unwrap());
     // The caches hold the later state, and the ledger has applied it.
-    assert_eq!(quantity(&api, &admin, &store).await, 82);
+    assert_eq!(api.store_quantity(&admin, &store).await, 82);
     expect_json(api.get(&late_path, &admin).await, 200).await;
     until_query(
         &format!("SELECT count(*) FROM ledger_entries WHERE movement_id = '{undone}'"),
@@ -192,7 +180,7 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
     all_ready(&api).await;
     let admin = api.admin_token().await;
     // The API answers the restored state, not what Redis had cached.
-    assert_eq!(quantity(&api, &admin, &store).await, 93);
+    assert_eq!(api.store_quantity(&admin, &store).await, 93);
     let ids = movement_ids(&api, &admin, &store).await;
     assert_eq!(ids.len(), 2, "{ids:?}");
     assert_eq!(ids[0], kept);
@@ -277,5 +265,5 @@ async fn a_point_in_time_restore_gives_back_exactly_that_moment() {
 
     // Writes work again on the restored state.
     sale(&api, &admin, &store, &product, 3).await;
-    assert_eq!(quantity(&api, &admin, &store).await, 90);
+    assert_eq!(api.store_quantity(&admin, &store).await, 90);
 }

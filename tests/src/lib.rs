@@ -96,6 +96,23 @@ impl Api {
         pair["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// The quantity of the first (in these tests, only) level of `store`, as the API reads it.
+    pub async fn store_quantity(&self, token: &str, store: &str) -> i64 {
+        let levels = expect_json(self.get(&format!("/stock/{store}"), token).await, 200).await;
+        levels["items"][0]["quantity"].as_i64().expect("a level")
+    }
+
+    /// The first page of `store`'s movements, newest first.
+    pub async fn store_movements(&self, token: &str, store: &str) -> Vec<Value> {
+        let page = expect_json(
+            self.get(&format!("/stock/movements?store_id={store}"), token)
+                .await,
+            200,
+        )
+        .await;
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
     /// A new store and product through the catalog API (as `admin`), named after `label` and unique.
     pub async fn store_and_product(
         &self,
@@ -168,6 +185,18 @@ pub struct TestUser {
 }
 
 /// Reads a JSON body, asserting the status first (with the body in the message when it differs).
+/// The Prometheus text an instance serves on its own port `port` (not through the gateway).
+pub async fn metrics_text(client: &Client, port: &str) -> String {
+    client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text")
+}
+
 pub async fn expect_json(res: Response, status: u16) -> Value {
     let actual = res.status().as_u16();
     let text = res.text().await.expect("body");
