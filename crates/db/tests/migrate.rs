@@ -127,3 +127,69 @@ async fn each_service_role_only_touches_its_own_tables() {
     assert!(!allowed("inventory_ledger", "stock_levels", "UPDATE").await);
     assert!(!allowed("inventory_ledger", "users", "SELECT").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrators_of_several_databases_share_the_cluster_wide_roles() {
+    // Roles are cluster-wide and the migration lock is per database, so migrators of different
+    // databases may set one role's settings at the same moment. Make that happen for sure: take a
+    // setting away, then hold an uncommitted change of that role while four migrators reach it.
+    let dbs = [
+        TestDb::empty().await,
+        TestDb::empty().await,
+        TestDb::empty().await,
+        TestDb::empty().await,
+    ];
+    let mut holder = dbs[0].connect().await;
+    for sql in [
+        "ALTER ROLE inventory_auth RESET statement_timeout",
+        "BEGIN",
+        "ALTER ROLE inventory_auth SET statement_timeout = '5s'",
+    ] {
+        diesel::sql_query(sql)
+            .execute(&mut holder)
+            .await
+            .expect(sql);
+    }
+    let migrators: Vec<_> = dbs
+        .iter()
+        .map(|db| {
+            let url = db.super_url();
+            tokio::spawn(async move { inventory_db::run_migrations(&url).await })
+        })
+        .collect();
+    let waiting = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname IN ({})",
+        dbs.iter()
+            .map(|db| format!("'{}'", db.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(&dbs[1], &waiting).await < 4 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        count(&dbs[1], &waiting).await,
+        4,
+        "every migrator waits on the role"
+    );
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .expect("commit");
+
+    for migrator in migrators {
+        let applied = migrator.await.expect("join").expect("migrate");
+        assert_eq!(applied.len(), inventory_db::MIGRATIONS_COUNT);
+    }
+    assert_eq!(
+        count(
+            &dbs[0],
+            "SELECT count(*) AS n FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole \
+             WHERE s.setdatabase = 0 AND r.rolname = 'inventory_auth' \
+               AND 'statement_timeout=5s' = ANY (s.setconfig)"
+        )
+        .await,
+        1
+    );
+}
