@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod redis;
 pub mod telemetry;
+pub mod text;
 #[cfg(feature = "web")]
 pub mod web;
 

@@ -24,7 +24,7 @@ pub struct ListQuery {
     #[param(
         max_length = 200,
         example = "tea",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+        format = "text-line"
     )]
     q: Option<String>,
     #[serde(flatten)]
