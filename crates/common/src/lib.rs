@@ -16,6 +16,7 @@ pub mod pagination;
 #[cfg(feature = "web")]
 pub mod rate_limit;
 pub mod redis;
+pub mod retry;
 pub mod telemetry;
 pub mod text;
 #[cfg(feature = "web")]
