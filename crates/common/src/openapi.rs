@@ -239,7 +239,10 @@ mod tests {
         let doc = serde_json::to_value(Doc::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
         let cases = [
-            (&schemas["Body"]["properties"]["name"], TextKind::LineRequired),
+            (
+                &schemas["Body"]["properties"]["name"],
+                TextKind::LineRequired,
+            ),
             (&schemas["Body"]["properties"]["notes"], TextKind::Lines),
             (&schemas["Line"]["properties"]["reason"], TextKind::Line),
             (
@@ -249,7 +252,10 @@ mod tests {
         ];
         for (schema, kind) in cases {
             assert_eq!(schema["pattern"], kind.pattern(), "{schema}");
-            assert!(schema.get("format").is_none(), "the marker is gone: {schema}");
+            assert!(
+                schema.get("format").is_none(),
+                "the marker is gone: {schema}"
+            );
         }
         assert_eq!(schemas["Body"]["properties"]["name"]["maxLength"], 9);
         assert!(

@@ -230,8 +230,24 @@ mod tests {
         // A client that validates against the document decides like the server, except for the
         // length, which the schema states beside the pattern.
         let samples = [
-            "", " ", " \t ", "a", " a ", "ab\n", "a\nb", "a\tb", "a\rb", "\u{0}", "x\u{7}", "\u{7f}",
-            "\u{85}", "\u{9f}", "\u{a0}", "é", "\u{2028}", "tea 100 g",
+            "",
+            " ",
+            " \t ",
+            "a",
+            " a ",
+            "ab\n",
+            "a\nb",
+            "a\tb",
+            "a\rb",
+            "\u{0}",
+            "x\u{7}",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9f}",
+            "\u{a0}",
+            "é",
+            "\u{2028}",
+            "tea 100 g",
         ];
         let rules = [
             (TextKind::Line, TextRule::line(100), false),

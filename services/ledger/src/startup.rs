@@ -27,12 +27,16 @@ pub async fn ensure_group(ctx: &ServiceContext) {
     let stream = ctx.config.redis_key(STREAM);
     let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     let (redis, key) = (&ctx.redis, stream.as_str());
-    let created = retry::until_ok(backoff, "cannot create the consumer group yet", || async move {
-        let mut conn = redis.get().await.map_err(|e| e.to_string())?;
-        create_group(&mut *conn, key)
-            .await
-            .map_err(|e| e.to_string())
-    })
+    let created = retry::until_ok(
+        backoff,
+        "cannot create the consumer group yet",
+        || async move {
+            let mut conn = redis.get().await.map_err(|e| e.to_string())?;
+            create_group(&mut *conn, key)
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )
     .await;
     if let Some(start) = created {
         tracing::info!(stream, group = GROUP, start, "created the consumer group");

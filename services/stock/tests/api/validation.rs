@@ -40,7 +40,10 @@ async fn bad_movement_fields_are_named() {
         (with("reason", json!("damaged\n")), "reason"),
         (with("reason", json!("x".repeat(501))), "reason"),
         // The limit counts the text as sent, as the API document states it.
-        (with("reason", json!(format!(" {} ", "x".repeat(499)))), "reason"),
+        (
+            with("reason", json!(format!(" {} ", "x".repeat(499)))),
+            "reason",
+        ),
         (with("reference", json!(7)), "reference"),
         (with("expected_quantity", json!(-1)), "expected_quantity"),
         (with("expected_quantity", json!("3")), "expected_quantity"),
@@ -89,7 +92,11 @@ async fn blank_notes_are_no_notes() {
         "from_store_id": s, "to_store_id": app.store().await, "product_id": p, "quantity": 1,
         "reference": "",
     });
-    let moved = expect_json(app.post("/stock/transfers", &app.admin, &transfer).await, 201).await;
+    let moved = expect_json(
+        app.post("/stock/transfers", &app.admin, &transfer).await,
+        201,
+    )
+    .await;
     assert_eq!(moved["movements"][0]["reference"], Value::Null, "{moved}");
     assert_eq!(app.movement_count().await, 3);
 }

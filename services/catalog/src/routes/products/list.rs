@@ -21,11 +21,7 @@ use crate::{
 pub struct ListQuery {
     /// Only products whose SKU or name contains this text, any case (under three characters: starts
     /// with it). Trimmed; blank means no filter.
-    #[param(
-        max_length = 200,
-        example = "tea",
-        format = "text-line"
-    )]
+    #[param(max_length = 200, example = "tea", format = "text-line")]
     q: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]

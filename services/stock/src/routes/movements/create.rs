@@ -26,18 +26,10 @@ pub struct MovementInput {
     #[schema(minimum = 1, maximum = 1_000_000_000, example = 3)]
     pub quantity: i64,
     /// Why: at most 500 characters on one line (trimmed; absent, `null` or blank: none).
-    #[schema(
-        max_length = 500,
-        format = "text-line",
-        example = "damaged"
-    )]
+    #[schema(max_length = 500, format = "text-line", example = "damaged")]
     pub reason: Option<String>,
     /// The client's reference, e.g. a receipt number; at most 500 characters like `reason`.
-    #[schema(
-        max_length = 500,
-        format = "text-line",
-        example = "receipt-1182"
-    )]
+    #[schema(max_length = 500, format = "text-line", example = "receipt-1182")]
     pub reference: Option<String>,
     /// When given, the movement applies only if the level holds exactly this many units now
     /// (a missing level holds 0); otherwise 409 with `current_quantity`.

@@ -24,11 +24,7 @@ pub struct TransferInput {
     quantity: i64,
     /// The client's reference: at most 500 characters on one line (trimmed; absent, `null` or blank:
     /// none).
-    #[schema(
-        max_length = 500,
-        format = "text-line",
-        example = "transfer-note-77"
-    )]
+    #[schema(max_length = 500, format = "text-line", example = "transfer-note-77")]
     reference: Option<String>,
 }
 
