@@ -149,6 +149,7 @@ impl TextRule {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)] // tests: failing loudly is the point
 mod tests {
     use super::*;
 
