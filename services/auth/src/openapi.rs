@@ -29,7 +29,7 @@ mod tests {
             1000,
             1000,
         )
-        .expect("limiter");
+        .unwrap_or_else(|e| panic!("limiter: {e}"));
         let drift = inventory_common::web::route_drift(&super::document(), move |cfg| {
             crate::routes::config(cfg, &credentials)
         })
