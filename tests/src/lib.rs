@@ -180,7 +180,7 @@ pub async fn metrics_text(client: &Client, port: &str) -> String {
         .expect("text")
 }
 
-pub use inventory_testkit::http::{eventually, expect_json};
+pub use inventory_testkit::http::{eventually, expect_json, expect_problem};
 
 /// Forged and broken access tokens, built the ways an attacker (or a misconfigured client) would.
 pub mod forge {

@@ -73,14 +73,18 @@ pub async fn expect_json(res: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// Checks a problem+json answer: its status, and the fields it names, in order.
-pub async fn expect_problem(res: Response, status: u16, fields: &[&str]) -> Value {
-    let content_type = res
-        .headers()
+/// The answer's `Content-Type` ("" when it has none).
+pub fn content_type(res: &Response) -> String {
+    res.headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_owned();
+        .to_owned()
+}
+
+/// Checks a problem+json answer: its status, and the fields it names, in order.
+pub async fn expect_problem(res: Response, status: u16, fields: &[&str]) -> Value {
+    let content_type = content_type(&res);
     let body = expect_json(res, status).await;
     assert_eq!(content_type, "application/problem+json", "{body}");
     assert_eq!(body["status"], status, "{body}");

@@ -24,20 +24,12 @@ impl Name {
 mod tests {
     use super::*;
 
-    fn error(result: Result<impl std::fmt::Debug, FieldError>) -> String {
-        match result {
-            Err(e) => format!("{}: {}", e.field, e.message),
-            Ok(v) => panic!("expected an error, got {v:?}"),
-        }
-    }
-
     #[test]
     fn names() {
-        assert_eq!(error(Name::parse("")), "name: must not be empty");
-        assert_eq!(error(Name::parse(" \t ")), "name: must not be empty");
-        assert!(error(Name::parse(&"n".repeat(201))).starts_with("name: "));
-        assert!(error(Name::parse("Tea\u{7}")).starts_with("name: "));
-        assert!(error(Name::parse("Main\nStreet")).starts_with("name: "));
+        let refused = |raw: &str| Name::parse(raw).err().map(|e| e.field);
+        for bad in ["", " \t ", &"n".repeat(201), "Tea\u{7}", "Main\nStreet"] {
+            assert_eq!(refused(bad).as_deref(), Some("name"), "{bad:?}");
+        }
         assert!(Name::parse(&"n".repeat(200)).is_ok());
         assert_eq!(
             Name::parse(" Main Street ").map(|n| n.0).ok(),

@@ -15,7 +15,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub use inventory_testkit::http::{eventually, expect_json};
+pub use inventory_testkit::http::{eventually, expect_json, expect_problem};
 
 impl std::ops::Deref for TestApp {
     type Target = TestClient;
