@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
 pub mod browser;
+pub mod replica;
 pub mod stack;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
@@ -13,6 +14,45 @@ use uuid::Uuid;
 fn env(name: &str) -> String {
     std::env::var(name)
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests through `make test`"))
+}
+
+/// The newest `Consistency-Token` any write of this test process was answered with (its WAL
+/// position, as a number, and as sent). Every request of [`Api`] presents it: the stack reads from a
+/// replica, and a test that writes as one user and reads as another (or anonymously) cooperates
+/// the way a client of the API would, so that the read sees the write.
+static LATEST_TOKEN: std::sync::Mutex<Option<(u64, String)>> = std::sync::Mutex::new(None);
+
+/// A `Consistency-Token` (`16/B374D848`) as a number, to compare positions.
+pub fn token_position(token: &str) -> Option<u64> {
+    let (high, low) = token.trim().split_once('/')?;
+    Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
+}
+
+/// Remembers the `Consistency-Token` of `res`, if it has a newer one.
+pub fn saw(res: &Response) {
+    let Some(token) = res
+        .headers()
+        .get("consistency-token")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let Some(position) = token_position(token) else {
+        return;
+    };
+    let mut latest = LATEST_TOKEN.lock().unwrap_or_else(|e| e.into_inner());
+    if latest.as_ref().is_none_or(|(seen, _)| position > *seen) {
+        *latest = Some((position, token.to_owned()));
+    }
+}
+
+/// The newest token seen by this process (see [`saw`]).
+pub fn latest_token() -> Option<String> {
+    LATEST_TOKEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|(_, token)| token.clone())
 }
 
 /// The gateway's base URL.
@@ -48,9 +88,12 @@ impl Api {
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self
+        let mut builder = self
             .client
             .request(method, format!("{}{}", self.base, path));
+        if let Some(latest) = latest_token() {
+            builder = builder.header("Consistency-Token", latest);
+        }
         match token {
             Some(token) => builder.bearer_auth(token),
             None => builder,
@@ -65,11 +108,14 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(Method::POST, path, token)
+        let res = self
+            .request(Method::POST, path, token)
             .json(body)
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        saw(&res);
+        res
     }
 
     /// Logs in and returns the token pair.
@@ -164,6 +210,7 @@ impl Api {
                 .send()
                 .await
                 .expect("patch");
+            saw(&res);
             assert_eq!(res.status(), 200, "patch user");
         }
         let pair = self.login(&username, &password).await;
@@ -198,6 +245,7 @@ pub async fn metrics_text(client: &Client, port: &str) -> String {
 }
 
 pub async fn expect_json(res: Response, status: u16) -> Value {
+    saw(&res);
     let actual = res.status().as_u16();
     let text = res.text().await.expect("body");
     assert_eq!(actual, status, "unexpected status; body: {text}");
