@@ -345,7 +345,7 @@ start_service() {
         unset $SCRUBBED_VARS
         export INVENTORY_PORT="$port" INVENTORY_HOST=127.0.0.1
         export DATABASE_URL; DATABASE_URL="$(ROLE_URL "$svc")"
-        if [ "$PG_REPLICAS" -gt 0 ]; then export INVENTORY_PG_READ_URL; INVENTORY_PG_READ_URL="$(ROLE_READ_URL "$svc")"; fi
+        if [ "$PG_REPLICAS" -gt 0 ] && [ "$svc" != ledger ]; then export INVENTORY_PG_READ_URL; INVENTORY_PG_READ_URL="$(ROLE_READ_URL "$svc")"; fi
         export REDIS_URL; REDIS_URL="$(REDIS_URL)"
         export INVENTORY_JWT_PUBLIC_KEY_FILES="$KEYS/jwt-public.pem"
         if [ "$svc" = auth ]; then

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use inventory_e2e::{
     Api, expect_json,
-    replica::{ApplyDelay, psql_node, ports_of, reads_from},
-    stack::{RestartOnDrop, recorded_pid, state_dir, stack_up},
+    replica::{ApplyDelay, ports_of, psql_node, reads_from},
+    stack::{RestartOnDrop, recorded_pid, stack_up, state_dir},
 };
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
@@ -42,11 +42,19 @@ async fn quantity_at(client: &Client, url: &str, token: &str, consistency: Optio
     page["items"][0]["quantity"].as_i64().expect("a level")
 }
 
-async fn stock_in(client: &Client, url: &str, token: &str, store: Uuid, product: Uuid) -> (i64, String) {
+async fn stock_in(
+    client: &Client,
+    url: &str,
+    token: &str,
+    store: Uuid,
+    product: Uuid,
+) -> (i64, String) {
     let res = client
         .post(url)
         .bearer_auth(token)
-        .json(&json!({ "store_id": store, "product_id": product, "type": "STOCK_IN", "quantity": 1 }))
+        .json(
+            &json!({ "store_id": store, "product_id": product, "type": "STOCK_IN", "quantity": 1 }),
+        )
         .send()
         .await
         .expect("write");
@@ -67,14 +75,21 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
     let admin = api.admin_token().await;
     let stock = ports_of("stock");
     let catalog = ports_of("catalog");
-    assert!(stock.len() >= 2 && catalog.len() >= 2, "two instances of stock and catalog");
+    assert!(
+        stock.len() >= 2 && catalog.len() >= 2,
+        "two instances of stock and catalog"
+    );
     let (store, product) = api.store_and_product(&admin, "Replica", 100).await;
     let writer = api.user("clerk", &[store]).await;
     let reader = api.user("clerk", &[store]).await;
     let observer = api.user("clerk", &[store]).await;
     expect_json(
-        api.post("/stock", Some(&writer.token), &json!({ "store_id": store, "product_id": product, "quantity": 1 }))
-            .await,
+        api.post(
+            "/stock",
+            Some(&writer.token),
+            &json!({ "store_id": store, "product_id": product, "quantity": 1 }),
+        )
+        .await,
         201,
     )
     .await;
@@ -87,14 +102,32 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
     let page_url = |port: &str| instance(port, &format!("/stock/{store}?cursor={}", Uuid::nil()));
     let mut stale_seen = false;
     for i in 0..10 {
-        let (written, _) =
-            stock_in(&client, &instance(&stock[i % stock.len()], "/stock/movements"), &writer.token, store, product).await;
-        let seen = quantity_at(&client, &page_url(&stock[(i + 1) % stock.len()]), &observer.token, None).await;
+        let (written, _) = stock_in(
+            &client,
+            &instance(&stock[i % stock.len()], "/stock/movements"),
+            &writer.token,
+            store,
+            product,
+        )
+        .await;
+        let seen = quantity_at(
+            &client,
+            &page_url(&stock[(i + 1) % stock.len()]),
+            &observer.token,
+            None,
+        )
+        .await;
         stale_seen |= seen < written;
     }
     let after = reads_from(&client, &stock, "replica").await;
-    assert!(after >= before + 10.0, "reads were served by the replica ({before} → {after})");
-    assert!(stale_seen, "the replica replays {DELAY} late: a reader without a token saw the past");
+    assert!(
+        after >= before + 10.0,
+        "reads were served by the replica ({before} → {after})"
+    );
+    assert!(
+        stale_seen,
+        "the replica replays {DELAY} late: a reader without a token saw the past"
+    );
 
     // 2. Read-your-writes: 500 pairs, the read on another instance than the write.
     let mut own_stale = Vec::new();
@@ -102,10 +135,22 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
     for i in 0..500 {
         let write_port = &stock[i % stock.len()];
         let read_port = &stock[(i + 1) % stock.len()];
-        let (written, token) =
-            stock_in(&client, &instance(write_port, "/stock/movements"), &writer.token, store, product).await;
+        let (written, token) = stock_in(
+            &client,
+            &instance(write_port, "/stock/movements"),
+            &writer.token,
+            store,
+            product,
+        )
+        .await;
         // The writer's first page (cached) and a page after a cursor (from the database).
-        let own = quantity_at(&client, &instance(read_port, &format!("/stock/{store}")), &writer.token, None).await;
+        let own = quantity_at(
+            &client,
+            &instance(read_port, &format!("/stock/{store}")),
+            &writer.token,
+            None,
+        )
+        .await;
         let own_page = quantity_at(&client, &page_url(read_port), &writer.token, None).await;
         if own.min(own_page) < written {
             own_stale.push((i, written, own, own_page));
@@ -115,8 +160,14 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
             token_stale.push((i, written, other));
         }
     }
-    assert!(own_stale.is_empty(), "the writer saw the past: {own_stale:?}");
-    assert!(token_stale.is_empty(), "a Consistency-Token reader saw the past: {token_stale:?}");
+    assert!(
+        own_stale.is_empty(),
+        "the writer saw the past: {own_stale:?}"
+    );
+    assert!(
+        token_stale.is_empty(),
+        "a Consistency-Token reader saw the past: {token_stale:?}"
+    );
     let res = client
         .get(instance(&stock[0], &format!("/stock/{store}")))
         .bearer_auth(&reader.token)
@@ -125,7 +176,10 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
         .await
         .expect("read");
     let problem = expect_json(res, 400).await;
-    assert_eq!(problem["errors"][0]["field"], "Consistency-Token", "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "Consistency-Token",
+        "{problem}"
+    );
 
     // 3. The cache never learns the past: rename the product again and again, each time reading it
     // at once from every catalog instance (as users who did not write), then look in Redis.
@@ -146,23 +200,39 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
         expect_json(res, 200).await;
         let reads = catalog.iter().flat_map(|port| {
             [&observer, &reader].map(|user| {
-                client.get(instance(port, &format!("/products/{product}"))).bearer_auth(&user.token).send()
+                client
+                    .get(instance(port, &format!("/products/{product}")))
+                    .bearer_auth(&user.token)
+                    .send()
             })
         });
         for res in futures_join(reads).await {
             assert_eq!(res.status(), 200);
         }
-        let cached: Vec<String> = redis::cmd("HVALS").arg(&key).query_async(&mut redis).await.expect("hvals");
+        let cached: Vec<String> = redis::cmd("HVALS")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .expect("hvals");
         for value in &cached {
             let view: Value = serde_json::from_str(value).expect("cached json");
-            assert_eq!(view["name"], name, "round {round}: the cache holds an old value: {value}");
+            assert_eq!(
+                view["name"], name,
+                "round {round}: the cache holds an old value: {value}"
+            );
         }
     }
 
     // 4. The replica stopped: reads answer 200 from the primary; back on the replica when it returns.
     let guard = RestartOnDrop::new(state_dir());
     let pid = recorded_pid(&state_dir(), "replica-1");
-    assert!(std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill").success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while psql_node(1, "SELECT 1").is_ok() {
         assert!(Instant::now() < deadline, "the replica did not stop");
@@ -170,19 +240,32 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
     }
     let down = reads_from(&client, &stock, "replica").await;
     for i in 0..40 {
-        let res = client.get(page_url(&stock[i % stock.len()])).bearer_auth(&observer.token).send().await.expect("read");
+        let res = client
+            .get(page_url(&stock[i % stock.len()]))
+            .bearer_auth(&observer.token)
+            .send()
+            .await
+            .expect("read");
         assert_eq!(res.status(), 200, "a read with the replica down");
     }
     guard.disarm();
     stack_up(&state_dir()).expect("stack.sh up starts the replica again");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let res = client.get(page_url(&stock[0])).bearer_auth(&observer.token).send().await.expect("read");
+        let res = client
+            .get(page_url(&stock[0]))
+            .bearer_auth(&observer.token)
+            .send()
+            .await
+            .expect("read");
         assert_eq!(res.status(), 200);
         if reads_from(&client, &stock, "replica").await > down + 1.0 {
             break;
         }
-        assert!(Instant::now() < deadline, "reads did not go back to the replica");
+        assert!(
+            Instant::now() < deadline,
+            "reads did not go back to the replica"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -18,11 +18,27 @@ fn superuser_password() -> String {
     rest.rsplit_once('@').expect("user@host").0.to_owned()
 }
 
-/// Runs `sql` as the superuser on node `n` only; its output (unaligned, tuples only), or the error.
+/// Runs `sql` as the superuser on node `n` only, in database `postgres`; its output (unaligned,
+/// tuples only), or the error.
 pub fn psql_node(n: u16, sql: &str) -> Result<String, String> {
+    psql_in(n, "postgres", sql)
+}
+
+/// Like [`psql_node`] in database `db`.
+pub fn psql_in(n: u16, db: &str, sql: &str) -> Result<String, String> {
     let out = Command::new("psql")
-        .args(["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "inventory"])
-        .args(["-d", "postgres", "-p", &node_port(n).to_string(), "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "inventory",
+        ])
+        .args(["-d", db, "-p", &node_port(n).to_string(), "-c", sql])
         .env("PGPASSWORD", superuser_password())
         .env("PGCONNECT_TIMEOUT", "3")
         .output()
@@ -40,12 +56,18 @@ pub struct ApplyDelay;
 
 impl ApplyDelay {
     pub fn set(delay: &str) -> Self {
-        psql_node(1, &format!("ALTER SYSTEM SET recovery_min_apply_delay = '{delay}'"))
-            .and_then(|_| psql_node(1, "SELECT pg_reload_conf()"))
-            .expect("set the replica's apply delay");
+        psql_node(
+            1,
+            &format!("ALTER SYSTEM SET recovery_min_apply_delay = '{delay}'"),
+        )
+        .and_then(|_| psql_node(1, "SELECT pg_reload_conf()"))
+        .expect("set the replica's apply delay");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while psql_node(1, "SHOW recovery_min_apply_delay").as_deref() != Ok(delay) {
-            assert!(std::time::Instant::now() < deadline, "the delay did not take effect");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the delay did not take effect"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         ApplyDelay

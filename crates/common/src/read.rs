@@ -255,10 +255,10 @@ impl Db {
         let Some(replica) = &self.replica else {
             return Ok((conn(&self.primary).await?, Route::NoReplica));
         };
-        if !replica.state.up.load(Ordering::Relaxed) {
+        if !AtomicBool::load(&replica.state.up, Ordering::Relaxed) {
             return Ok((conn(&self.primary).await?, Route::ReplicaDown));
         }
-        if replica.state.lagging.load(Ordering::Relaxed) {
+        if AtomicBool::load(&replica.state.lagging, Ordering::Relaxed) {
             return Ok((conn(&self.primary).await?, Route::ReplicaLagging));
         }
         let needed = match self.needed(fresh).await {
@@ -269,7 +269,7 @@ impl Db {
             return Ok((conn(&self.primary).await?, Route::ReplicaDown));
         };
         if let Some(lsn) = needed
-            && lsn > Lsn(replica.state.replay.load(Ordering::Relaxed))
+            && lsn > Lsn(AtomicU64::load(&replica.state.replay, Ordering::Relaxed))
         {
             // The monitor's figure is up to POLL old: ask the replica itself before giving up on it.
             if lsn == Lsn::MAX || !replayed(&mut replica_conn, lsn).await {
@@ -300,18 +300,19 @@ impl Db {
                 .await
                 .ok()
         };
-        let value = tokio::time::timeout(self.writes.redis_timeout, run).await.ok()??;
+        let value = tokio::time::timeout(self.writes.redis_timeout, run)
+            .await
+            .ok()??;
         Some(value.as_deref().and_then(Lsn::from_key_value))
     }
 
     /// The primary's current WAL insert position: at or after every commit made so far.
     pub async fn primary_position(&self) -> Result<Lsn, ApiError> {
         let mut conn = conn(&self.primary).await?;
-        let row: Position =
-            diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-                .get_result(&mut conn)
-                .await
-                .map_err(ApiError::from)?;
+        let row: Position = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+            .get_result(&mut conn)
+            .await
+            .map_err(ApiError::from)?;
         row.lsn
             .parse()
             .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))
@@ -330,15 +331,6 @@ impl Db {
     /// Keeps the larger of the stored and `lsn` under `ryw:{user}` for the TTL. A failure is logged:
     /// the user's next reads may then lag (Redis is down, so they go to the primary anyway).
     async fn remember(&self, user: Uuid, lsn: Lsn) {
-        const KEEP_MAX: &str = r"
-local current = redis.call('GET', KEYS[1])
-if current and current >= ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-";
         let key = format!("{}ryw:{user}", self.writes.prefix);
         let run = async {
             let mut redis = self.writes.redis.get().await.map_err(|e| e.to_string())?;
@@ -357,6 +349,15 @@ return 1
         }
     }
 }
+
+/// Stores position ARGV[1] (zero-padded hex) under KEYS[1] for ARGV[2] ms unless a later one is
+/// there already (which keeps its own expiry): positions stored never go back.
+pub(crate) const KEEP_MAX: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current and current >= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
 
 /// The position stored in Redis for an invalidated cache key (zero-padded hex, see [`Lsn`]).
 pub fn position_value(lsn: Lsn) -> String {
@@ -391,9 +392,15 @@ fn spawn_monitor(replica: Replica, max_lag: Duration) {
             tick.tick().await;
             let probe = async {
                 let mut conn = replica.pool.get().await.ok()?;
-                diesel::sql_query(PROBE).get_result::<Probe>(&mut conn).await.ok()
+                diesel::sql_query(PROBE)
+                    .get_result::<Probe>(&mut conn)
+                    .await
+                    .ok()
             };
-            let seen = tokio::time::timeout(Duration::from_secs(2), probe).await.ok().flatten();
+            let seen = tokio::time::timeout(Duration::from_secs(2), probe)
+                .await
+                .ok()
+                .flatten();
             let state = &replica.state;
             match seen {
                 Some(probe) => {
@@ -406,7 +413,11 @@ fn spawn_monitor(replica: Replica, max_lag: Duration) {
                     let lag = Duration::from_millis(probe.lag_ms.max(0) as u64);
                     let lagging = lag > max_lag;
                     if lagging != state.lagging.swap(lagging, Ordering::Relaxed) {
-                        tracing::warn!(lag_ms = probe.lag_ms, lagging, "replica lag crossed the limit");
+                        tracing::warn!(
+                            lag_ms = probe.lag_ms,
+                            lagging,
+                            "replica lag crossed the limit"
+                        );
                     }
                     state.replay.store(replay.0, Ordering::Relaxed);
                     if !state.up.swap(true, Ordering::Relaxed) {
@@ -438,7 +449,18 @@ mod tests {
         assert_eq!(lsn.to_string(), "16/B374D848");
         assert_eq!("0/0".parse::<Lsn>(), Ok(Lsn(0)));
         assert!("0/3000148".parse::<Lsn>().is_ok_and(|l| l < lsn));
-        for bad in ["", "/", "16", "16/", "/1", "x/1", "1/123456789", "-1/2", "1/2/3", "1 /2"] {
+        for bad in [
+            "",
+            "/",
+            "16",
+            "16/",
+            "/1",
+            "x/1",
+            "1/123456789",
+            "-1/2",
+            "1/2/3",
+            "1 /2",
+        ] {
             assert!(bad.parse::<Lsn>().is_err(), "{bad:?} was accepted");
         }
     }

@@ -2,12 +2,14 @@
 //! the offending field, request ids, access and audit logs, the operator routes (`/healthz`,
 //! `/readyz`, `/metrics`), and the server every service runs.
 
+mod consistency;
 mod json;
 mod ops;
 mod problem;
 mod request;
 mod server;
 
+pub use consistency::{CONSISTENCY_TOKEN, consistency};
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
 pub use ops::{ProgressCheck, Readiness, check_pg, check_redis, configure, not_found};
 pub use request::{AuditIds, REQUEST_ID, RequestId, RequestSpan, request_context};

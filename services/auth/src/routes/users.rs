@@ -6,6 +6,7 @@ use inventory_common::{
     auth::{Caller, Role},
     db,
     pagination::{Page, PageParams},
+    read::Freshness,
     web::{AuditIds, JsonBody},
 };
 use inventory_db::models::{
@@ -31,12 +32,13 @@ use crate::{
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     state: web::Data<AuthState>,
+    fresh: Freshness,
     caller: Caller,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let page = query.parse()?;
-    let mut conn = db::conn(&state.pg).await?;
+    let mut conn = state.db.read(&fresh).await?;
     let rows = users::list(&mut conn, page.after, page.limit).await?;
     let views: Vec<UserView> = rows.iter().map(|u| u.view()).collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(Page::from_rows(views, page.limit, |u| u.id.to_string())))

@@ -5,7 +5,7 @@ pub(crate) mod products;
 pub(crate) mod stores;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use inventory_common::{ApiError, auth::Caller, db, web::AuditIds};
+use inventory_common::{ApiError, auth::Caller, db, read::Freshness, web::AuditIds};
 use uuid::Uuid;
 
 use crate::{
@@ -72,13 +72,14 @@ impl Admin {
 /// The answer of `GET /<collection>/{id}`: the active row `id`, through the cache under `key`.
 async fn get_active<T: CatalogTable>(
     state: &CatalogState,
+    fresh: &Freshness,
     key: &str,
     id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
     let view = state
         .cache
         .get_or_load(key, keys::ITEM, || async {
-            let mut conn = db::conn(&state.pg).await?;
+            let mut conn = state.db.read(fresh).await?;
             T::find(&mut conn, id).await
         })
         .await?;
