@@ -71,7 +71,11 @@ async fn stock_in(
 #[tokio::test]
 async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
     let api = Api::new();
-    let client = Client::new();
+    // Idle connections closed before the services' 5 s keep-alive would close them under a request.
+    let client = Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
     let admin = api.admin_token().await;
     let stock = ports_of("stock");
     let catalog = ports_of("catalog");
