@@ -152,10 +152,13 @@ start_replicas() {
 # PG_SYNC_REPLICA=1: a commit waits until the first replica has flushed it (no acknowledged write is
 # lost by a failover to it); otherwise asynchronous. Also undoes PG_FAST's synchronous_commit=off,
 # which would skip the wait.
+# With no replica running (right after a failover) commits would wait forever: asynchronous until
+# one rejoins ($2 = none).
 apply_sync_setting() {
-    local primary="$1"
-    if [ "$PG_SYNC_REPLICA" = 1 ] && [ "$PG_REPLICAS" -gt 0 ]; then
-        psql_node "$primary" -c "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ($(node_slot 1), $(node_slot 0))'" \
+    local primary="$1" standbys="" n
+    for n in $(pg_nodes); do [ "$n" = "$primary" ] || standbys="$standbys${standbys:+, }$(node_slot "$n")"; done
+    if [ "$PG_SYNC_REPLICA" = 1 ] && [ -n "$standbys" ] && [ "${2:-}" != none ]; then
+        psql_node "$primary" -c "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ($standbys)'" \
             -c "ALTER SYSTEM SET synchronous_commit = 'on'" -c "SELECT pg_reload_conf()" >/dev/null
         log "synchronous replication on (commits wait for a replica)"
     else
@@ -221,7 +224,10 @@ cmd_failover() {
         psql_node "$n" -c "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=$(node_port "$target") user=$REPLICATION_ROLE password=$PG_REPLICATION_PASSWORD application_name=$(node_slot "$n")'" \
             -c "SELECT pg_reload_conf()" >/dev/null
     done
-    apply_sync_setting "$target"
+    local followers=none
+    for n in $(pg_nodes); do [ "$n" != "$target" ] && [ "$(node_role "$n")" = standby ] && followers=some; done
+    apply_sync_setting "$target" "$followers"
+    [ "$PG_SYNC_REPLICA" = 1 ] && [ "$followers" = none ] && log "no replica left: commits do not wait for one until make rejoin"
     log "$(node_name "$target") (port $(node_port "$target")) is the primary after $((SECONDS - t0)) s; services follow it by themselves"
     [ -n "$old" ] && log "$(node_name "$old") is fenced: make rejoin makes it a replica again"
     return 0
