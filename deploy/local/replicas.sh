@@ -175,7 +175,7 @@ replication_status() {
         if is_fenced "$n"; then role="$role, fenced (make rejoin)"; fi
         if [ "$role" = standby ]; then
             lag="$(psql_node "$n" -tAc "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                ELSE round(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000) END" 2>/dev/null)"
+                ELSE round(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000) END" 2>/dev/null)" || lag=""
             printf 'postgres node  %-12s port %s: standby, replay lag %s ms\n' "$(node_name "$n")" "$(node_port "$n")" "${lag:-?}"
         else
             printf 'postgres node  %-12s port %s: %s\n' "$(node_name "$n")" "$(node_port "$n")" "$role"
