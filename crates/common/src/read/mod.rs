@@ -16,11 +16,13 @@
 //! * A monitor polls the replica every [`POLL`]: whether it answers, its replay position and its lag
 //!   (0 when it has replayed everything it received, otherwise the age of the last transaction it
 //!   replayed), published as `db_replica_up`, `db_replica_lag_seconds` and `db_replica_replay_lsn`.
-//!   Each read is counted in `db_reads_total{pool, reason}` (a closed set of labels).
+//!   Each read is counted in `db_reads_total{pool, reason}` (a closed set of labels); the read
+//!   pool's size and waits are `db_read_pool_connections{state}` and `db_read_pool_wait_seconds`.
+
+mod lsn;
+mod monitor;
 
 use std::{
-    fmt,
-    str::FromStr,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -30,60 +32,21 @@ use std::{
 
 use diesel::{
     QueryableByName,
-    sql_types::{BigInt, Bool, Text},
+    sql_types::{Bool, Text},
 };
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
+
+pub(crate) use lsn::KEEP_MAX;
+pub use lsn::{Lsn, position_from_value, position_value};
+pub use monitor::POLL;
+use monitor::{ReplicaState, spawn_monitor};
 
 use crate::{
     ApiError,
     db::{PgConn, PgPool, conn},
     redis::RedisPool,
 };
-
-/// How often the monitor looks at the replica.
-pub const POLL: Duration = Duration::from_millis(200);
-
-/// A position in PostgreSQL's write-ahead log, written as PostgreSQL writes a `pg_lsn`
-/// (`16/B374D848`). Used as the `Consistency-Token` a write answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Lsn(pub u64);
-
-impl Lsn {
-    /// Larger than any real position: "only the primary is fresh enough".
-    pub const MAX: Lsn = Lsn(u64::MAX);
-
-    /// The zero-padded hex form stored in Redis, whose text order is the positions' order.
-    fn to_key_value(self) -> String {
-        format!("{:016X}", self.0)
-    }
-
-    fn from_key_value(text: &str) -> Option<Lsn> {
-        u64::from_str_radix(text, 16).ok().map(Lsn)
-    }
-}
-
-impl fmt::Display for Lsn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
-    }
-}
-
-impl FromStr for Lsn {
-    type Err = &'static str;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const EXPECTED: &str = "expected a token of a previous response, such as `16/B374D848`";
-        let (high, low) = s.trim().split_once('/').ok_or(EXPECTED)?;
-        let part = |p: &str| {
-            (!p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_hexdigit()))
-                .then(|| u64::from_str_radix(p, 16).ok())
-                .flatten()
-                .ok_or(EXPECTED)
-        };
-        Ok(Lsn((part(high)? << 32) | part(low)?))
-    }
-}
 
 tokio::task_local! {
     /// The position a cache fill must have been replayed to (see [`fill_after`]).
@@ -113,14 +76,6 @@ struct Writes {
     redis_timeout: Duration,
 }
 
-/// What the monitor last saw of the replica.
-#[derive(Default)]
-struct ReplicaState {
-    up: AtomicBool,
-    lagging: AtomicBool,
-    replay: AtomicU64,
-}
-
 #[derive(Clone)]
 struct Replica {
     pool: PgPool,
@@ -133,16 +88,6 @@ pub struct Db {
     primary: PgPool,
     replica: Option<Replica>,
     writes: Writes,
-}
-
-#[derive(QueryableByName)]
-struct Probe {
-    #[diesel(sql_type = Bool)]
-    standby: bool,
-    #[diesel(sql_type = Text)]
-    replay: String,
-    #[diesel(sql_type = BigInt)]
-    lag_ms: i64,
 }
 
 #[derive(QueryableByName)]
@@ -265,7 +210,10 @@ impl Db {
             Some(needed) => needed,
             None => return Ok((conn(&self.primary).await?, Route::PositionUnknown)),
         };
-        let Ok(mut replica_conn) = replica.pool.get().await else {
+        let started = std::time::Instant::now();
+        let checked_out = replica.pool.get().await;
+        metrics::histogram!("db_read_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+        let Ok(mut replica_conn) = checked_out else {
             return Ok((conn(&self.primary).await?, Route::ReplicaDown));
         };
         if let Some(lsn) = needed
@@ -350,25 +298,6 @@ impl Db {
     }
 }
 
-/// Stores position ARGV[1] (zero-padded hex) under KEYS[1] for ARGV[2] ms unless a later one is
-/// there already (which keeps its own expiry): positions stored never go back.
-pub(crate) const KEEP_MAX: &str = r"
-local current = redis.call('GET', KEYS[1])
-if current and current >= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-";
-
-/// The position stored in Redis for an invalidated cache key (zero-padded hex, see [`Lsn`]).
-pub fn position_value(lsn: Lsn) -> String {
-    lsn.to_key_value()
-}
-
-/// The position read back from Redis for a cache key; `None` when absent or unreadable.
-pub fn position_from_value(text: &str) -> Option<Lsn> {
-    Lsn::from_key_value(text)
-}
-
 async fn replayed(conn: &mut PgConn<'_>, lsn: Lsn) -> bool {
     diesel::sql_query(format!(
         "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS replayed"
@@ -376,100 +305,4 @@ async fn replayed(conn: &mut PgConn<'_>, lsn: Lsn) -> bool {
     .get_result::<Replayed>(conn)
     .await
     .is_ok_and(|r| r.replayed)
-}
-
-/// Polls the replica every [`POLL`] for as long as the process runs.
-fn spawn_monitor(replica: Replica, max_lag: Duration) {
-    const PROBE: &str = "SELECT pg_is_in_recovery() AS standby, \
-        coalesce(pg_last_wal_replay_lsn(), '0/0')::text AS replay, \
-        CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
-             ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) \
-        END AS lag_ms";
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let probe = async {
-                let mut conn = replica.pool.get().await.ok()?;
-                diesel::sql_query(PROBE)
-                    .get_result::<Probe>(&mut conn)
-                    .await
-                    .ok()
-            };
-            let seen = tokio::time::timeout(Duration::from_secs(2), probe)
-                .await
-                .ok()
-                .flatten();
-            let state = &replica.state;
-            match seen {
-                Some(probe) => {
-                    // A standby promoted under an open connection is a primary: fresh by definition.
-                    let replay = if probe.standby {
-                        probe.replay.parse().unwrap_or(Lsn(0))
-                    } else {
-                        Lsn::MAX
-                    };
-                    let lag = Duration::from_millis(probe.lag_ms.max(0) as u64);
-                    let lagging = lag > max_lag;
-                    if lagging != state.lagging.swap(lagging, Ordering::Relaxed) {
-                        tracing::warn!(
-                            lag_ms = probe.lag_ms,
-                            lagging,
-                            "replica lag crossed the limit"
-                        );
-                    }
-                    state.replay.store(replay.0, Ordering::Relaxed);
-                    if !state.up.swap(true, Ordering::Relaxed) {
-                        tracing::info!("the replica answers: reads may use it");
-                    }
-                    metrics::gauge!("db_replica_lag_seconds").set(lag.as_secs_f64());
-                    metrics::gauge!("db_replica_replay_lsn").set(replay.0.min(1 << 53) as f64);
-                    metrics::gauge!("db_replica_up").set(1.0);
-                }
-                None => {
-                    if state.up.swap(false, Ordering::Relaxed) {
-                        tracing::warn!("the replica does not answer: reads use the primary");
-                    }
-                    metrics::gauge!("db_replica_up").set(0.0);
-                }
-            }
-        }
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn positions_read_and_print_like_postgres() {
-        let lsn: Lsn = "16/B374D848".parse().unwrap_or(Lsn(0));
-        assert_eq!(lsn, Lsn((0x16 << 32) | 0xB374_D848));
-        assert_eq!(lsn.to_string(), "16/B374D848");
-        assert_eq!("0/0".parse::<Lsn>(), Ok(Lsn(0)));
-        assert!("0/3000148".parse::<Lsn>().is_ok_and(|l| l < lsn));
-        for bad in [
-            "",
-            "/",
-            "16",
-            "16/",
-            "/1",
-            "x/1",
-            "1/123456789",
-            "-1/2",
-            "1/2/3",
-            "1 /2",
-        ] {
-            assert!(bad.parse::<Lsn>().is_err(), "{bad:?} was accepted");
-        }
-    }
-
-    #[test]
-    fn stored_positions_sort_as_text_in_position_order() {
-        let small = Lsn(0xF_FFFF_FFFF).to_key_value();
-        let large = Lsn(0x10_0000_0000).to_key_value();
-        assert!(small < large);
-        assert_eq!(Lsn::from_key_value(&large), Some(Lsn(0x10_0000_0000)));
-    }
 }
