@@ -266,11 +266,11 @@ impl Db {
             .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))
     }
 
-    /// After a committed write by `user`: the position every later read must see, remembered for
-    /// that user (when a replica serves reads) and returned as the `Consistency-Token`.
+    /// After a committed write by `user` (called only with a replica): the position every later
+    /// read must see, remembered for that user and returned as the `Consistency-Token`.
     pub async fn wrote(&self, user: Option<Uuid>) -> Result<Lsn, ApiError> {
         let lsn = self.primary_position().await?;
-        if let (Some(user), true) = (user, self.has_replica()) {
+        if let Some(user) = user {
             self.remember(user, lsn).await;
         }
         Ok(lsn)

@@ -1,7 +1,7 @@
 //! The HTTP side of read-your-writes (see [`crate::read`]).
 //!
-//! * Every successful write (POST, PUT, PATCH, DELETE answered 2xx) answers with a
-//!   `Consistency-Token` header: the primary's WAL position after its commit. A later read that sends
+//! * With a read replica (`INVENTORY_PG_READ_URL`), every successful write (POST, PUT, PATCH,
+//!   DELETE answered 2xx) answers with a `Consistency-Token` header: the primary's WAL position after its commit. A later read that sends
 //!   the token back, from any client, sees at least that state.
 //! * The writer's own later reads need no token: the position is remembered for the caller (when a
 //!   replica serves reads), whichever instance serves either request.
@@ -65,7 +65,13 @@ pub async fn consistency(
     if !write || !res.status().is_success() {
         return Ok(res);
     }
-    let Some(db) = res.request().app_data::<web::Data<Db>>().cloned() else {
+    // Without a replica every read is as fresh as the primary: no position to hand out or keep.
+    let Some(db) = res
+        .request()
+        .app_data::<web::Data<Db>>()
+        .filter(|db| db.has_replica())
+        .cloned()
+    else {
         return Ok(res);
     };
     let user = caller_of(res.request());
