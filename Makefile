@@ -8,7 +8,7 @@ STACK_SCRIPT := deploy/local/stack.sh
 # default port lies outside Linux's ephemeral range (32768-60999).
 TEST_STACK := STACK=test PG_PORT=15532 REDIS_PORT=16479 GATEWAY_PORT=18080 SERVICE_PORT_BASE=28100 PG_FAST=1
 
-.PHONY: help build up down clean logs status test bench lint fmt schema backup restore
+.PHONY: help build up down clean logs status test bench lint fmt schema backup restore failover rejoin
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ backup: ## A verified base backup of the stack's PostgreSQL (into BACKUP_DIR or 
 
 restore: ## Restore the stack's PostgreSQL: the latest state, or AT="2026-11-30 14:05:00+00"
 	deploy/local/backup.sh restore "$(AT)"
+
+failover: ## Promote a PostgreSQL replica (stops the primary first if it still runs); the services follow it
+	$(STACK_SCRIPT) failover
+
+rejoin: ## Make the replaced primary a replica of the new one (pg_rewind, else a fresh base backup)
+	$(STACK_SCRIPT) rejoin
 
 test: ## Fresh test stack, then unit, integration and end-to-end tests; always torn down
 	$(TEST_STACK) deploy/local/test.sh

@@ -146,6 +146,17 @@ stop_services() {
     rm -f "$PIDS"/{auth,catalog,stock,ledger}-*.pid
 }
 
+# Stops every replica and deletes its data and any fence (the restored node 0 is the primary).
+forget_replicas() {
+    local n data
+    for n in $(seq 1 "$PG_REPLICAS"); do
+        data="$(node_data "$n")"
+        [ -f "$data/postmaster.pid" ] && stop_pid "$(node_name "$n")" "$(pid_of "$data/postmaster.pid")" INT
+        rm -rf "$data" "$(fence_file "$n")" "$PIDS/$(node_name "$n").pid"
+    done
+    rm -f "$(fence_file 0)"
+}
+
 redis_url() {
     local url=""
     [ -f "$ENV_FILE" ] && url="$(sed -n "s/^$1=//p" "$ENV_FILE")"
@@ -241,6 +252,8 @@ cmd_restore() {
     local t0=$SECONDS
     trap restore_failed EXIT
     stop_services
+    # The replicas hold the history being undone: `up` makes each again from the restored primary.
+    forget_replicas
     if ! pg_running && [ -f "$PG_DATA/PG_VERSION" ]; then
         log "starting PostgreSQL to archive its last WAL"
         (unlocked start_postgres) || log "warning: PostgreSQL does not start: restoring what the WAL archive holds"

@@ -30,6 +30,7 @@ pid_of() { [ -f "$1" ] && head -n1 "$1" | tr -dc '0-9' || true; }
 program_of() {
     case "$1" in
         postgres) echo "postgres.* -p $PG_PORT" ;;
+        replica-*) echo "postgres.* -p $(node_port "${1#replica-}")" ;;
         redis) echo "redis-server .*:$REDIS_PORT" ;;
         nginx) echo "nginx.*$PIDS/nginx.pid" ;;
         logkeeper) echo "logs.py watch .*$PIDS/nginx.pid" ;;
@@ -43,7 +44,7 @@ program_of() {
 # The program of process $1 in any stack (what `down` checks before it signals a recorded PID).
 base_program_of() {
     case "$1" in
-        postgres) echo postgres ;; redis) echo redis-server ;; nginx) echo nginx ;; logkeeper) echo logs.py ;;
+        postgres | replica-*) echo postgres ;; redis) echo redis-server ;; nginx) echo nginx ;; logkeeper) echo logs.py ;;
         prometheus) echo prometheus ;; redis-exporter) echo prometheus-redis-exporter ;;
         pg-exporter) echo prometheus-postgres-exporter ;;
         *) echo "inventory-${1%-*}" ;;
@@ -55,7 +56,7 @@ base_program_of() {
 owns() {
     local name="$1" pid="$2"
     runs "$pid" "$(program_of "$name")" || return 1
-    case "$name" in postgres | redis | nginx | logkeeper | prometheus | redis-exporter | pg-exporter) return 0 ;; esac
+    case "$name" in postgres | replica-* | redis | nginx | logkeeper | prometheus | redis-exporter | pg-exporter) return 0 ;; esac
     local environ
     environ="$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)" || return 1
     grep -qx "INVENTORY_PORT=$(service_port "${name%-*}" "${name##*-}")" <<<"$environ"
@@ -65,6 +66,7 @@ answers() {
     case "$1" in
         # 0: accepting connections; 1: rejecting them while it starts or recovers — it answers.
         postgres) local rc=0; "$(pg_bin pg_isready)" -q -h 127.0.0.1 -p "$PG_PORT" -t 2 || rc=$?; [ "$rc" -le 1 ] ;;
+        replica-*) local rc=0; "$(pg_bin pg_isready)" -q -h 127.0.0.1 -p "$(node_port "${1#replica-}")" -t 2 || rc=$?; [ "$rc" -le 1 ] ;;
         redis) [ "$(REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] ;;
         nginx) [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$GATEWAY_PORT/" 2>/dev/null)" != 000 ] ;;
         logkeeper) true ;; # nothing to ask: running is all it does
@@ -167,6 +169,8 @@ cmd_status() {
             *) printf 'dead          %-12s pid %s\n' "$name" "$pid"; code=3 ;;
         esac
     done
+    # Which PostgreSQL node is the primary, and how far behind each replica replays.
+    replication_status
     return "$code"
 }
 

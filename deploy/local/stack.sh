@@ -7,6 +7,8 @@
 #   stack.sh clean   down, then remove the state folder
 #   stack.sh status  what runs and answers (exit code 3 when anything does not)
 #   stack.sh logs [--follow] [QUERY]   where the logs are; or search them all (and follow them)
+#   stack.sh failover   promote a streaming replica (the primary is stopped first if it still runs)
+#   stack.sh rejoin     make the old primary a replica of the new one (pg_rewind, else a base backup)
 #
 # A process counts as running only when it is alive, not a zombie, and answers (procs.sh); `up`
 # cleans up a dead, zombie or unresponsive one and starts it again.
@@ -17,7 +19,8 @@
 # limit, default 200r/s and 400), GATEWAY_AUTH_RATE/GATEWAY_AUTH_BURST (login and register, default
 # 10r/s and 20), READY_TIMEOUT, PROBE_GRACE (seconds a live process may take to answer before `up`
 # restarts it, 10), LOG_MAX_BYTES and LOG_KEEP (each log rotates at 10 MiB, 3 older files kept),
-# REDIS_MAXMEMORY (256mb), and the services' own variables (README).
+# REDIS_MAXMEMORY (256mb), PG_REPLICAS (streaming replicas, 1; 0: none) on PG_PORT+1.., PG_SYNC_REPLICA
+# (1: the first replica is synchronous), and the services' own variables (README).
 # The default ports lie outside Linux's ephemeral range (32768-60999), so no client socket holds them.
 set -euo pipefail
 
@@ -39,6 +42,9 @@ PROBE_GRACE="${PROBE_GRACE:-10}"
 LOG_MAX_BYTES="${LOG_MAX_BYTES:-10485760}"
 LOG_KEEP="${LOG_KEEP:-3}"
 REDIS_MAXMEMORY="${REDIS_MAXMEMORY:-256mb}"
+# Streaming replicas of PostgreSQL (deploy/local/replicas.sh): replica N listens on PG_PORT + N.
+PG_REPLICAS="${PG_REPLICAS:-1}"
+PG_SYNC_REPLICA="${PG_SYNC_REPLICA:-0}"
 
 # PostgreSQL's folder; moved by pg_home() when the postgres user cannot reach the repo (see there).
 PG_HOME="$STATE_DIR"
@@ -159,6 +165,10 @@ backup_root() {
 
 start_postgres() {
     pg_home
+    if is_fenced 0; then
+        log "postgres (node 0) is fenced: another node was promoted in its place (make rejoin makes it a replica)"
+        return 0
+    fi
     mkdir -p "$PG_RUN"
     [ "$(id -u)" = 0 ] && chown postgres "$PG_RUN"
     ln -sfn "$PG_RUN/postgres.log" "$LOGS/postgres.log"
@@ -184,6 +194,9 @@ start_postgres() {
             echo "max_connections = 400"
             echo "shared_buffers = 256MB"
             echo "log_min_duration_statement = 1000"
+            # pg_rewind (make rejoin) needs the hint bits WAL-logged.
+            echo "wal_log_hints = on"
+            echo "hot_standby_feedback = on"
             if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
             # WAL archiving for point-in-time restores (deploy/local/backup.sh): each finished segment,
             # and one at least every minute while there are writes, goes gzipped (a segment closed
@@ -217,12 +230,17 @@ start_postgres() {
     pid_of "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"
 }
 
+# The superuser on whichever node is the primary (libpq tries every node, keeps the read-write one).
 psql_super() {
-    PGPASSWORD="$PG_SUPERUSER_PASSWORD" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U inventory "$@"
+    PGPASSWORD="$PG_SUPERUSER_PASSWORD" PGHOST="$(node_host_list)" PGPORT="$(node_ports)" PGTARGETSESSIONATTRS=read-write \
+        psql -X -q -v ON_ERROR_STOP=1 -U inventory "$@"
 }
 
-SUPER_URL() { echo "postgres://inventory:$PG_SUPERUSER_PASSWORD@127.0.0.1:$PG_PORT/$1"; }
-ROLE_URL() { local pw="PG_${1^^}_PASSWORD"; echo "postgres://inventory_$1:${!pw}@127.0.0.1:$PG_PORT/inventory"; }
+# Every node is listed: the primary URLs keep the read-write node (so a promotion is followed without
+# a restart), the read URL a read-only one (a replica).
+SUPER_URL() { echo "postgres://inventory:$PG_SUPERUSER_PASSWORD@$(node_hosts)/$1?target_session_attrs=read-write"; }
+ROLE_URL() { local pw="PG_${1^^}_PASSWORD"; echo "postgres://inventory_$1:${!pw}@$(node_hosts)/inventory?target_session_attrs=read-write"; }
+ROLE_READ_URL() { local pw="PG_${1^^}_PASSWORD"; echo "postgres://inventory_$1:${!pw}@$(node_hosts)/inventory?target_session_attrs=read-only"; }
 
 migrate() {
     local db
@@ -327,6 +345,7 @@ start_service() {
         unset $SCRUBBED_VARS
         export INVENTORY_PORT="$port" INVENTORY_HOST=127.0.0.1
         export DATABASE_URL; DATABASE_URL="$(ROLE_URL "$svc")"
+        if [ "$PG_REPLICAS" -gt 0 ] && [ "$svc" != ledger ]; then export INVENTORY_PG_READ_URL; INVENTORY_PG_READ_URL="$(ROLE_READ_URL "$svc")"; fi
         export REDIS_URL; REDIS_URL="$(REDIS_URL)"
         export INVENTORY_JWT_PUBLIC_KEY_FILES="$KEYS/jwt-public.pem"
         if [ "$svc" = auth ]; then
@@ -424,6 +443,8 @@ write_env_file() {
         echo "INVENTORY_PG_SUPER_URL=$(SUPER_URL postgres)"
         echo "INVENTORY_PG_HOST=127.0.0.1"
         echo "INVENTORY_PG_PORT=$PG_PORT"
+        echo "INVENTORY_PG_REPLICAS=$PG_REPLICAS"
+        echo "INVENTORY_PG_SYNC_REPLICA=$PG_SYNC_REPLICA"
         for svc in auth catalog stock ledger; do
             local pw="PG_${svc^^}_PASSWORD"
             echo "INVENTORY_PG_${svc^^}_PASSWORD=${!pw}"
@@ -447,6 +468,10 @@ write_env_file() {
 # shellcheck source=deploy/local/monitoring.sh
 . "$ROOT/deploy/local/monitoring.sh"
 
+# --- replicas, failover, rejoin ---------------------------------------------------------------
+# shellcheck source=deploy/local/replicas.sh
+. "$ROOT/deploy/local/replicas.sh"
+
 # --- commands ---------------------------------------------------------------------------------
 cmd_up() {
     ensure_packages
@@ -454,6 +479,7 @@ cmd_up() {
     load_secrets
     ensure_keys
     start_postgres
+    start_replicas
     start_redis
     migrate
     local svc n
@@ -489,13 +515,16 @@ cmd_down() {
     for f in "$PIDS"/*.pid; do
         [ -e "$f" ] || continue
         name="$(basename "$f" .pid)"
-        case "$name" in nginx|redis|postgres) continue ;; esac
+        case "$name" in nginx|redis|postgres|replica-*) continue ;; esac
         stop_pid "$name" "$(pid_of "$f")" &
     done
     wait
     [ -f "$PIDS/redis.pid" ] && stop_pid redis "$(pid_of "$PIDS/redis.pid")"
     # SIGINT is PostgreSQL's fast shutdown (SIGTERM would wait for every client to leave).
     [ -f "$PIDS/postgres.pid" ] && stop_pid postgres "$(pid_of "$PIDS/postgres.pid")" INT
+    for f in "$PIDS"/replica-*.pid; do
+        [ -e "$f" ] && stop_pid "$(basename "$f" .pid)" "$(pid_of "$f")" INT
+    done
     rm -f "$PIDS"/*.pid
 }
 
@@ -518,5 +547,7 @@ case "${1:-}" in
     clean) cmd_clean ;;
     status) cmd_status ;;
     logs) shift; cmd_logs "$@" ;;
-    *) echo "usage: $0 up|down|clean|status|logs" >&2; exit 2 ;;
+    failover) cmd_failover ;;
+    rejoin) cmd_rejoin ;;
+    *) echo "usage: $0 up|down|clean|status|logs|failover|rejoin" >&2; exit 2 ;;
 esac

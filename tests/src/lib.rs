@@ -4,9 +4,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
 pub mod browser;
+pub mod replica;
 pub mod stack;
 
-use inventory_testkit::http::TestClient;
+use inventory_testkit::http::{TestClient, saw};
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -147,6 +148,7 @@ impl Api {
                 .send()
                 .await
                 .expect("patch");
+            saw(&res);
             assert_eq!(res.status(), 200, "patch user");
         }
         let pair = self.login(&username, &password).await;

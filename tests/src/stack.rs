@@ -65,6 +65,8 @@ pub fn script_command(state_dir: &Path, launcher: &[&str], script: &str, args: &
         .env("STACK", stack)
         .env("STATE_DIR", state_dir)
         .env("PG_PORT", env("INVENTORY_PG_PORT"))
+        .env("PG_REPLICAS", env("INVENTORY_PG_REPLICAS"))
+        .env("PG_SYNC_REPLICA", env("INVENTORY_PG_SYNC_REPLICA"))
         .env("REDIS_PORT", port_of(&env("REDIS_URL")))
         .env("GATEWAY_PORT", port_of(&env("GATEWAY_URL")))
         // Instance n of auth listens on SERVICE_PORT_BASE + n.

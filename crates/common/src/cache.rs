@@ -11,6 +11,10 @@
 //!   counted in `cache_errors_total`. An invalidation that could not be delivered is retried until it
 //!   is (entries survive a Redis restart in its AOF), and meanwhile this instance reads those keys
 //!   from the database.
+//! * No stale fill from a lagging replica: with a read replica ([`Cache::with_positions`]), an
+//!   invalidation also stores the primary's WAL position after the write (`{key}:lsn`, kept for
+//!   [`POSITION_TTL`]), and a fill reads inside [`crate::read::fill_after`] that position, so the
+//!   replica serves it only once it has replayed the write (otherwise the primary does).
 //! * Concurrent misses of one key in one instance share one load (single flight).
 //! * Bounded whatever clients ask for: a key holds at most `max_fields` variants (default
 //!   [`MAX_FIELDS_PER_KEY`] = 64); a load beyond that is answered from the database and not stored
@@ -29,7 +33,15 @@ use std::{
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{ApiError, redis::RedisPool};
+use crate::{
+    ApiError,
+    read::{Db, KEEP_MAX, Lsn, fill_after, position_from_value, position_value},
+    redis::RedisPool,
+};
+
+/// How long the position of a key's last invalidation is kept: far longer than a replica may lag
+/// before reads bypass it (`INVENTORY_PG_READ_MAX_LAG_MS`).
+pub const POSITION_TTL: Duration = Duration::from_secs(60);
 
 const STORE_IF_UNCHANGED: &str = r"
 local current = redis.call('GET', KEYS[2]) or '0'
@@ -66,6 +78,8 @@ pub struct Cache {
     /// Keys whose invalidation failed (Redis was down): retried in the background, and bypassed by
     /// this instance's reads until it succeeds, so an entry that outlived the outage is never served.
     unflushed: Arc<Mutex<HashSet<String>>>,
+    /// With a read replica: where invalidations read the primary's position (see the module docs).
+    positions: Option<Db>,
 }
 
 impl Cache {
@@ -92,7 +106,15 @@ impl Cache {
             flights: Arc::default(),
             script: Arc::new(redis::Script::new(STORE_IF_UNCHANGED)),
             unflushed: Arc::default(),
+            positions: None,
         }
+    }
+
+    /// The same cache over a database with a read replica: fills never store what the replica read
+    /// before it replayed the write that invalidated the key. (Without a replica: unchanged.)
+    pub fn with_positions(mut self, db: &Db) -> Self {
+        self.positions = db.has_replica().then(|| db.clone());
+        self
     }
 
     /// The same cache with at most `max_fields` variants per key.
@@ -149,8 +171,11 @@ impl Cache {
             return Ok(hit);
         }
         metrics::counter!("cache_misses_total").increment(1);
-        let version = self.version(&key).await;
-        let result = load().await;
+        let (version, after) = match self.version(&key).await {
+            Some((version, after)) => (Some(version), after),
+            None => (None, None),
+        };
+        let result = fill_after(after, load()).await;
         if let (Ok(value), Some(version)) = (&result, version) {
             self.store(&key, field, &version, value).await;
         }
@@ -166,7 +191,12 @@ impl Cache {
             .iter()
             .map(|k| format!("{}{}", self.prefix, k))
             .collect();
-        if let Err(e) = self.flush(&keys).await {
+        // After the commit: the position every fill of these keys must have been replayed to.
+        let position = match &self.positions {
+            Some(db) => Some(db.primary_position().await.unwrap_or(Lsn::MAX)),
+            None => None,
+        };
+        if let Err(e) = self.flush(&keys, position).await {
             self.failed("invalidate", &e);
             let first = {
                 let mut unflushed = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
@@ -198,7 +228,9 @@ impl Cache {
                     .iter()
                     .cloned()
                     .collect();
-                if keys.is_empty() || cache.flush(&keys).await.is_ok() {
+                // The writes are older than the outage; their positions are not known any more.
+                let position = cache.positions.as_ref().map(|_| Lsn::MAX);
+                if keys.is_empty() || cache.flush(&keys, position).await.is_ok() {
                     let mut unflushed = cache.unflushed.lock().unwrap_or_else(|e| e.into_inner());
                     for key in &keys {
                         unflushed.remove(key);
@@ -215,10 +247,20 @@ impl Cache {
         });
     }
 
-    /// Bumps the versions of `keys` (already prefixed) and deletes them.
-    async fn flush(&self, keys: &[String]) -> Result<(), String> {
+    /// Bumps the versions of `keys` (already prefixed) and deletes them; first, with a replica, keeps
+    /// `position` as theirs, so a reader that sees the new version also sees the position.
+    async fn flush(&self, keys: &[String], position: Option<Lsn>) -> Result<(), String> {
         let mut pipe = redis::pipe();
         for key in keys {
+            if let Some(position) = position {
+                pipe.cmd("EVAL")
+                    .arg(KEEP_MAX)
+                    .arg(1)
+                    .arg(format!("{key}:lsn"))
+                    .arg(position_value(position))
+                    .arg(POSITION_TTL.as_millis() as u64)
+                    .ignore();
+            }
             pipe.cmd("INCR").arg(format!("{key}:v")).ignore();
             pipe.cmd("PEXPIRE")
                 .arg(format!("{key}:v"))
@@ -267,18 +309,23 @@ impl Cache {
         }
     }
 
-    /// The key's version before loading; `None` when Redis is unreachable (then nothing is stored).
-    async fn version(&self, key: &str) -> Option<String> {
+    /// The key's version before loading, and the position its fill must have been replayed to (see
+    /// [`Cache::with_positions`]); `None` when Redis is unreachable (then nothing is stored).
+    async fn version(&self, key: &str) -> Option<(String, Option<Lsn>)> {
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("GET")
+            redis::cmd("MGET")
                 .arg(format!("{key}:v"))
-                .query_async::<Option<String>>(&mut *conn)
+                .arg(format!("{key}:lsn"))
+                .query_async::<(Option<String>, Option<String>)>(&mut *conn)
                 .await
                 .map_err(|e| e.to_string())
         };
         match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(v)) => Some(v.unwrap_or_else(|| "0".into())),
+            Ok(Ok((v, lsn))) => Some((
+                v.unwrap_or_else(|| "0".into()),
+                lsn.as_deref().and_then(position_from_value),
+            )),
             Ok(Err(e)) => {
                 self.failed("version", &e);
                 None

@@ -159,6 +159,13 @@ pub struct ServiceConfig {
     pub db_pool_size: u32,
     /// `INVENTORY_DB_POOL_TIMEOUT_MS`: waiting longer for a connection answers 503.
     pub db_pool_timeout: Duration,
+    /// `INVENTORY_PG_READ_URL`: a streaming replica (or a reader endpoint) for reads that may lag;
+    /// `None`: every read uses `DATABASE_URL`.
+    pub read_url: Option<String>,
+    /// `INVENTORY_PG_READ_MAX_LAG_MS`: a replica further behind is bypassed until it catches up.
+    pub read_max_lag: Duration,
+    /// `INVENTORY_PG_RYW_TTL_MS`: how long a user's last write position is kept for their reads.
+    pub ryw_ttl: Duration,
     /// `REDIS_URL`.
     pub redis_url: String,
     /// `REDIS_STREAM_URL`: the Redis holding the stock event stream (the outbox relay publishes to
@@ -201,6 +208,9 @@ impl ServiceConfig {
                 "INVENTORY_DB_POOL_TIMEOUT_MS",
                 2_000u64,
             )?),
+            read_url: optional("INVENTORY_PG_READ_URL")?,
+            read_max_lag: Duration::from_millis(var_or("INVENTORY_PG_READ_MAX_LAG_MS", 1_000u64)?),
+            ryw_ttl: Duration::from_millis(positive("INVENTORY_PG_RYW_TTL_MS", 10_000u64)?),
             redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
             redis_stream_url: std::env::var("REDIS_STREAM_URL")
                 .ok()

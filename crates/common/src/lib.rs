@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod pagination;
 #[cfg(feature = "web")]
 pub mod rate_limit;
+pub mod read;
 pub mod redis;
 pub mod retry;
 pub mod telemetry;

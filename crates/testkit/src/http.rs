@@ -1,7 +1,7 @@
 //! The one HTTP client of the tests — of an app started on an ephemeral port, or of the gateway —
 //! and the checks every suite makes of an answer.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Mutex, time::Duration};
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -31,9 +31,13 @@ impl TestClient {
         }
     }
 
-    /// `method path`, with a bearer token when given.
+    /// `method path`, with a bearer token when given, and the newest `Consistency-Token` this
+    /// process was answered with (see [`saw`]).
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self.http.request(method, format!("{}{path}", self.base));
+        let mut builder = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(latest) = latest_token() {
+            builder = builder.header("Consistency-Token", latest);
+        }
         match token {
             Some(token) => builder.bearer_auth(token),
             None => builder,
@@ -48,11 +52,14 @@ impl TestClient {
         token: Option<&str>,
         body: &Value,
     ) -> Response {
-        self.request(method, path, token)
+        let res = self
+            .request(method, path, token)
             .json(body)
             .send()
             .await
-            .expect("the request reaches the server")
+            .expect("the request reaches the server");
+        saw(&res);
+        res
     }
 
     /// `GET path`, sent.
@@ -64,9 +71,49 @@ impl TestClient {
     }
 }
 
+/// The newest `Consistency-Token` any write of this test process was answered with (its WAL
+/// position, as a number, and as sent). Every request of a [`TestClient`] presents it: a stack with
+/// a read replica serves reads from it, and a test that writes as one user and reads as another (or
+/// anonymously) cooperates the way a client of the API would, so that the read sees the write.
+static LATEST_TOKEN: Mutex<Option<(u64, String)>> = Mutex::new(None);
+
+/// A `Consistency-Token` (`16/B374D848`) as a number, to compare positions.
+pub fn token_position(token: &str) -> Option<u64> {
+    let (high, low) = token.trim().split_once('/')?;
+    Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
+}
+
+/// Remembers the `Consistency-Token` of `res`, if it is newer than the one remembered.
+pub fn saw(res: &Response) {
+    let Some(token) = res
+        .headers()
+        .get("consistency-token")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let Some(position) = token_position(token) else {
+        return;
+    };
+    let mut latest = LATEST_TOKEN.lock().unwrap_or_else(|e| e.into_inner());
+    if latest.as_ref().is_none_or(|(seen, _)| position > *seen) {
+        *latest = Some((position, token.to_owned()));
+    }
+}
+
+/// The newest token this process was answered with (see [`saw`]).
+pub fn latest_token() -> Option<String> {
+    LATEST_TOKEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|(_, token)| token.clone())
+}
+
 /// Reads a JSON body after checking the status (the body is in the message when it differs);
 /// `Null` when the body is not JSON.
 pub async fn expect_json(res: Response, status: u16) -> Value {
+    saw(&res);
     let actual = res.status().as_u16();
     let text = res.text().await.expect("a body");
     assert_eq!(actual, status, "unexpected status; body: {text}");

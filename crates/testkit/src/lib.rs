@@ -169,6 +169,10 @@ pub fn service_config(service: &str, db: &TestDb) -> ServiceConfig {
         database_url: db.role_url(service),
         db_pool_size: 8,
         db_pool_timeout: Duration::from_secs(5),
+        // Integration tests run without a replica: every read uses the primary.
+        read_url: None,
+        read_max_lag: Duration::from_secs(1),
+        ryw_ttl: Duration::from_secs(10),
         redis_url: redis_url(),
         redis_stream_url: None,
         redis_pool_size: 4,

@@ -36,6 +36,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
     .map_err(StartupError::Other)?;
     let state = web::Data::new(AuthState {
         pg: ctx.pg.clone(),
+        db: ctx.db.clone(),
         signer,
         config,
         dummy_hash,

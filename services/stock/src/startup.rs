@@ -31,9 +31,11 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         config.service.redis_key_prefix.clone(),
         config.cache_ttl,
         config.service.redis_timeout,
-    );
+    )
+    .with_positions(&ctx.db);
     let state = web::Data::new(StockState {
         pg: ctx.pg.clone(),
+        db: ctx.db.clone(),
         redis: ctx.redis.clone(),
         cache,
         config,

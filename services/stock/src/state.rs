@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use inventory_common::{cache::Cache, db::PgPool, redis::RedisPool};
+use inventory_common::{cache::Cache, db::PgPool, read::Db, redis::RedisPool};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -10,7 +10,10 @@ use crate::config::Config;
 
 /// What the handlers share.
 pub struct StockState {
+    /// The primary: every write, the reads inside it, idempotency lookups, the outbox relay.
     pub pg: PgPool,
+    /// Level pages, movement history and reports, served by a replica when it is fresh enough.
+    pub db: Db,
     pub redis: RedisPool,
     pub cache: Cache,
     pub config: Config,

@@ -2,6 +2,7 @@
 //! the offending field, request ids, access and audit logs, the operator routes (`/healthz`,
 //! `/readyz`, `/metrics`), and the server every service runs.
 
+mod consistency;
 mod drift;
 mod json;
 mod ops;
@@ -9,6 +10,7 @@ mod problem;
 mod request;
 mod server;
 
+pub use consistency::{CONSISTENCY_TOKEN, consistency};
 pub use drift::route_drift;
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
 pub use ops::{ProgressCheck, Readiness, check_pg, check_redis, configure, not_found};

@@ -14,7 +14,10 @@ use crate::{db::PgPool, redis::RedisPool};
 pub struct ServiceContext {
     pub name: &'static str,
     pub config: crate::config::ServiceConfig,
+    /// The primary pool (`DATABASE_URL`): writes, and reads that must see the latest state.
     pub pg: PgPool,
+    /// The primary and, with `INVENTORY_PG_READ_URL`, the replica's read pool.
+    pub db: crate::read::Db,
     pub redis: RedisPool,
     pub verifier: web::Data<crate::auth::JwtVerifier>,
     pub metrics: PrometheusHandle,
@@ -75,6 +78,19 @@ impl ServiceContext {
             config.redis_pool_size,
             config.redis_timeout,
         )?;
+        let db = crate::read::Db::new(
+            pg.clone(),
+            redis.clone(),
+            crate::read::DbSettings {
+                read_url: config.read_url.as_deref(),
+                pool_size: config.db_pool_size,
+                pool_timeout: config.db_pool_timeout,
+                max_lag: config.read_max_lag,
+                ryw_ttl: config.ryw_ttl,
+                redis_prefix: config.redis_key_prefix.clone(),
+                redis_timeout: config.redis_timeout,
+            },
+        );
         let verifier = crate::auth::JwtVerifier::from_files(
             &config.jwt_public_key_files,
             &config.jwt_issuer,
@@ -84,6 +100,7 @@ impl ServiceContext {
             name,
             config,
             pg,
+            db,
             redis,
             verifier: web::Data::new(verifier),
             metrics: crate::metrics::install(),
@@ -119,6 +136,7 @@ where
     let port = listener.local_addr()?.port();
     let readiness = ctx.readiness();
     let verifier = ctx.verifier.clone();
+    let db = web::Data::new(ctx.db.clone());
     let limits = crate::rate_limit::limiter(
         crate::rate_limit::ClientKey::user_or_address(
             verifier.clone(),
@@ -134,9 +152,13 @@ where
         let readiness = readiness.clone();
         actix_web::App::new()
             .wrap(crate::rate_limit::middleware(&limits))
+            // Around the limiter (which needs an Unpin inner future); after the handler it still
+            // finds the caller the limiter verified in the request's extensions.
+            .wrap(actix_web::middleware::from_fn(super::consistency))
             .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
             .wrap(actix_web::middleware::from_fn(request_context))
             .app_data(verifier.clone())
+            .app_data(db.clone())
             .configure(routes.clone())
             .configure(move |cfg| configure(cfg, readiness))
     })

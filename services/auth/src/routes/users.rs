@@ -7,6 +7,7 @@ use inventory_common::{
     auth::{Admin, Role},
     db,
     pagination::{Page, PageParams},
+    read::Freshness,
     web::{AuditIds, JsonBody},
 };
 use inventory_db::models::audit::Actor;
@@ -28,10 +29,11 @@ use crate::{
 pub async fn list(
     admin: Admin,
     state: web::Data<AuthState>,
+    fresh: Freshness,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
-    let mut conn = db::conn(&state.pg).await?;
+    let mut conn = state.db.read(&fresh).await?;
     let rows = users::list(&mut conn, page.after, page.limit).await?;
     let views: Vec<UserView> = rows.iter().map(|u| u.view()).collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(Page::from_rows(views, page.limit, |u| u.id.to_string())))

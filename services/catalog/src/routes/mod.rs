@@ -6,7 +6,7 @@ pub(crate) mod stores;
 mod write;
 
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Admin, db, web::AuditIds};
+use inventory_common::{ApiError, auth::Admin, read::Freshness, web::AuditIds};
 use uuid::Uuid;
 
 use crate::{
@@ -55,13 +55,14 @@ fn actor<'a>(admin: &'a Admin, ids: &'a AuditIds) -> Actor<'a> {
 /// The answer of `GET /<collection>/{id}`: the active row `id`, through the cache under `key`.
 async fn get_active<T: CatalogTable>(
     state: &CatalogState,
+    fresh: &Freshness,
     key: &str,
     id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
     let view = state
         .cache
         .get_or_load(key, keys::ITEM, || async {
-            let mut conn = db::conn(&state.pg).await?;
+            let mut conn = state.db.read(fresh).await?;
             T::find(&mut conn, id).await
         })
         .await?;

@@ -1,5 +1,5 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Caller};
+use inventory_common::{ApiError, auth::Caller, read::Freshness};
 use uuid::Uuid;
 
 use crate::{keys, models::products::Products, state::CatalogState};
@@ -13,8 +13,9 @@ use crate::{keys, models::products::Products, state::CatalogState};
 pub async fn get(
     caller: Caller,
     state: web::Data<CatalogState>,
+    fresh: Freshness,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    super::super::get_active::<Products>(&state, &keys::product(id), id).await
+    super::super::get_active::<Products>(&state, &fresh, &keys::product(id), id).await
 }

@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
-    db,
     pagination::{Page, PageParams},
+    read::Freshness,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -38,6 +38,7 @@ pub struct ListQuery {
 pub async fn list(
     caller: Caller,
     state: web::Data<CatalogState>,
+    fresh: Freshness,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page.parse()?;
@@ -47,7 +48,7 @@ pub async fn list(
     let rows = state
         .cache
         .get_or_load_variant(keys::products_key(text), field.as_deref(), || async {
-            let mut conn = db::conn(&state.pg).await?;
+            let mut conn = state.db.read(&fresh).await?;
             products::list(&mut conn, search.as_ref(), page.after, page.limit).await
         })
         .await?;

@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
-    db,
     pagination::{Page, PageParams},
+    read::Freshness,
 };
 
 use crate::{keys, models::stores, state::CatalogState};
@@ -17,6 +17,7 @@ use crate::{keys, models::stores, state::CatalogState};
 pub async fn list(
     caller: Caller,
     state: web::Data<CatalogState>,
+    fresh: Freshness,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
@@ -24,7 +25,7 @@ pub async fn list(
     let rows = state
         .cache
         .get_or_load_variant(keys::STORES_ALL, field.as_deref(), || async {
-            let mut conn = db::conn(&state.pg).await?;
+            let mut conn = state.db.read(&fresh).await?;
             stores::list(&mut conn, page.after, page.limit).await
         })
         .await?;

@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
-    db,
     openapi::ProblemDoc,
     pagination::{Page, PageRequest},
+    read::Freshness,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -56,6 +56,7 @@ pub struct LevelQuery {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn list(
     state: web::Data<StockState>,
+    fresh: Freshness,
     caller: Caller,
     path: web::Path<Uuid>,
     q: web::Query<LevelQuery>,
@@ -82,7 +83,7 @@ pub async fn list(
             &StockState::store_key(store_id),
             field.as_deref(),
             || async {
-                let mut conn = db::conn(&state.pg).await?;
+                let mut conn = state.db.read(&fresh).await?;
                 if !catalog::store_exists(&mut conn, store_id).await? {
                     return Err(ApiError::NotFound(format!("store {store_id} not found")));
                 }

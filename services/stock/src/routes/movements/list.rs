@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
-    db,
     openapi::ProblemDoc,
     pagination::{Page, PageRequest},
+    read::Freshness,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -90,6 +90,7 @@ impl HistoryQuery {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
     state: web::Data<StockState>,
+    fresh: Freshness,
     caller: Caller,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -102,7 +103,7 @@ pub async fn list(
             |m| m.id.to_string(),
         )));
     }
-    let mut conn = db::conn(&state.pg).await?;
+    let mut conn = state.db.read(&fresh).await?;
     let rows = movements::list(&mut conn, &filter, page.after, page.limit).await?;
     let views: Vec<MovementView> = rows.iter().map(|m| m.view()).collect();
     Ok(HttpResponse::Ok().json(Page::from_rows(views, page.limit, |m| m.id.to_string())))

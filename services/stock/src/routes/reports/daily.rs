@@ -2,7 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
+use inventory_common::{
+    ApiError, auth::Caller, openapi::ProblemDoc, pagination::Page, read::Freshness,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -64,6 +66,7 @@ struct DailyReport {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn daily(
     state: web::Data<StockState>,
+    fresh: Freshness,
     caller: Caller,
     path: web::Path<Uuid>,
     q: web::Query<DailyQuery>,
@@ -73,7 +76,7 @@ pub async fn daily(
     let range = DateRange::parse(q.from.as_deref(), q.to.as_deref(), Utc::now().date_naive())?;
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::cursor(q.cursor.as_deref(), params::cursor_day, params::cursor_uuid)?;
-    let mut conn = db::conn(&state.pg).await?;
+    let mut conn = state.db.read(&fresh).await?;
     if !catalog::store_exists(&mut conn, store_id).await? {
         return Err(ApiError::NotFound(format!("store {store_id} not found")));
     }

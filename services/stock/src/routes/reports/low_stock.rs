@@ -2,7 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
+use inventory_common::{
+    ApiError, auth::Caller, openapi::ProblemDoc, pagination::Page, read::Freshness,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -57,6 +59,7 @@ struct LowStockReport {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn low_stock(
     state: web::Data<StockState>,
+    fresh: Freshness,
     caller: Caller,
     q: web::Query<LowStockQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -75,7 +78,7 @@ pub async fn low_stock(
             page: Page::from_rows(Vec::new(), limit, |l: &LowStockLine| l.store_id.to_string()),
         }));
     }
-    let mut conn = db::conn(&state.pg).await?;
+    let mut conn = state.db.read(&fresh).await?;
     if let Some(id) = store_id
         && !catalog::store_exists(&mut conn, id).await?
     {

@@ -2,7 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use inventory_common::{ApiError, auth::Caller, db, openapi::ProblemDoc, pagination::Page};
+use inventory_common::{
+    ApiError, auth::Caller, openapi::ProblemDoc, pagination::Page, read::Freshness,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -56,6 +58,7 @@ struct ValuationReport {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, store_id = %path))]
 pub async fn valuation(
     state: web::Data<StockState>,
+    fresh: Freshness,
     caller: Caller,
     path: web::Path<Uuid>,
     q: web::Query<ValuationQuery>,
@@ -64,7 +67,7 @@ pub async fn valuation(
     caller.require_store(store_id)?;
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::uuid(q.cursor.as_deref(), "cursor")?;
-    let mut conn = db::conn(&state.pg).await?;
+    let mut conn = state.db.read(&fresh).await?;
     if !catalog::store_exists(&mut conn, store_id).await? {
         return Err(ApiError::NotFound(format!("store {store_id} not found")));
     }

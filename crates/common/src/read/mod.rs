@@ -1,0 +1,308 @@
+//! The read/write split: a primary pool for writes and a read pool on a streaming replica, with
+//! read-your-writes and a bypass of a replica that is down or lagging.
+//!
+//! * Writes, reads inside a write transaction, idempotency lookups, the outbox relay and the ledger
+//!   worker use [`Db::primary`]. Reads that may be served by a replica ask [`Db::read`] with the
+//!   request's [`Freshness`], and get a connection to the replica only when it is up, not more than
+//!   `INVENTORY_PG_READ_MAX_LAG_MS` behind, and has replayed every write the request must see;
+//!   otherwise the primary's. Without `INVENTORY_PG_READ_URL` every read uses the primary.
+//! * What a request must see is a WAL position ([`Lsn`]): the larger of the `Consistency-Token` the
+//!   client sent (the position of a write it was told about, on any device), the caller's last
+//!   write (kept in Redis under `ryw:{user}` for `INVENTORY_PG_RYW_TTL_MS`, so every instance knows
+//!   it without the client's help), and, for a cache fill, the position of the write that last
+//!   invalidated the key ([`fill_after`], set by the cache) — so the cache never stores what a
+//!   replica read before it replayed that write. When that position cannot be known (Redis does not
+//!   answer), the read goes to the primary.
+//! * A monitor polls the replica every [`POLL`]: whether it answers, its replay position and its lag
+//!   (0 when it has replayed everything it received, otherwise the age of the last transaction it
+//!   replayed), published as `db_replica_up`, `db_replica_lag_seconds` and `db_replica_replay_lsn`.
+//!   Each read is counted in `db_reads_total{pool, reason}` (a closed set of labels); the read
+//!   pool's size and waits are `db_read_pool_connections{state}` and `db_read_pool_wait_seconds`.
+
+mod lsn;
+mod monitor;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use diesel::{
+    QueryableByName,
+    sql_types::{Bool, Text},
+};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+pub(crate) use lsn::KEEP_MAX;
+pub use lsn::{Lsn, position_from_value, position_value};
+pub use monitor::POLL;
+use monitor::{ReplicaState, spawn_monitor};
+
+use crate::{
+    ApiError,
+    db::{PgConn, PgPool, conn},
+    redis::RedisPool,
+};
+
+tokio::task_local! {
+    /// The position a cache fill must have been replayed to (see [`fill_after`]).
+    static FILL_AFTER: Option<Lsn>;
+}
+
+/// Runs `load` (a cache fill) so that every [`Db::read`] inside it reads at or after `lsn`.
+pub async fn fill_after<F: Future>(lsn: Option<Lsn>, load: F) -> F::Output {
+    FILL_AFTER.scope(lsn, load).await
+}
+
+/// What one request must see: the token it presented and who it is (for their own last write).
+#[derive(Debug, Clone, Default)]
+pub struct Freshness {
+    /// The `Consistency-Token` the client sent.
+    pub token: Option<Lsn>,
+    /// The authenticated caller, whose last write must be visible.
+    pub user: Option<Uuid>,
+}
+
+/// Read-your-writes settings.
+#[derive(Clone)]
+struct Writes {
+    redis: RedisPool,
+    prefix: String,
+    ttl: Duration,
+    redis_timeout: Duration,
+}
+
+#[derive(Clone)]
+struct Replica {
+    pool: PgPool,
+    state: Arc<ReplicaState>,
+}
+
+/// The service's database: the primary pool and, when configured, the replica's read pool.
+#[derive(Clone)]
+pub struct Db {
+    primary: PgPool,
+    replica: Option<Replica>,
+    writes: Writes,
+}
+
+#[derive(QueryableByName)]
+struct Position {
+    #[diesel(sql_type = Text)]
+    lsn: String,
+}
+
+#[derive(QueryableByName)]
+struct Replayed {
+    #[diesel(sql_type = Bool)]
+    replayed: bool,
+}
+
+/// Why a read went where it went (the `reason` label of `db_reads_total`).
+#[derive(Clone, Copy)]
+enum Route {
+    Replica,
+    NoReplica,
+    ReplicaDown,
+    ReplicaLagging,
+    NotReplayed,
+    PositionUnknown,
+}
+
+impl Route {
+    fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Route::Replica => ("replica", "fresh"),
+            Route::NoReplica => ("primary", "no_replica"),
+            Route::ReplicaDown => ("primary", "replica_down"),
+            Route::ReplicaLagging => ("primary", "replica_lagging"),
+            Route::NotReplayed => ("primary", "not_replayed"),
+            Route::PositionUnknown => ("primary", "position_unknown"),
+        }
+    }
+
+    const ALL: [Route; 6] = [
+        Route::Replica,
+        Route::NoReplica,
+        Route::ReplicaDown,
+        Route::ReplicaLagging,
+        Route::NotReplayed,
+        Route::PositionUnknown,
+    ];
+}
+
+/// Settings of [`Db::new`].
+pub struct DbSettings<'a> {
+    /// `INVENTORY_PG_READ_URL`; `None`: every read uses the primary.
+    pub read_url: Option<&'a str>,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    /// `INVENTORY_PG_READ_MAX_LAG_MS`.
+    pub max_lag: Duration,
+    /// `INVENTORY_PG_RYW_TTL_MS`.
+    pub ryw_ttl: Duration,
+    pub redis_prefix: String,
+    pub redis_timeout: Duration,
+}
+
+impl Db {
+    /// Builds the read pool (without connecting) and starts its monitor; `primary` is the
+    /// service's pool of `DATABASE_URL`.
+    pub fn new(primary: PgPool, redis: RedisPool, settings: DbSettings<'_>) -> Self {
+        for route in Route::ALL {
+            let (pool, reason) = route.labels();
+            metrics::counter!("db_reads_total", "pool" => pool, "reason" => reason).increment(0);
+        }
+        let replica = settings.read_url.map(|url| {
+            let replica = Replica {
+                pool: crate::db::build_pg_pool(url, settings.pool_size, settings.pool_timeout),
+                state: Arc::default(),
+            };
+            spawn_monitor(replica.clone(), settings.max_lag);
+            replica
+        });
+        Self {
+            primary,
+            replica,
+            writes: Writes {
+                redis,
+                prefix: settings.redis_prefix,
+                ttl: settings.ryw_ttl,
+                redis_timeout: settings.redis_timeout,
+            },
+        }
+    }
+
+    /// The primary pool: writes, and reads that must see the latest state.
+    pub fn primary(&self) -> &PgPool {
+        &self.primary
+    }
+
+    /// Whether reads may be served by a replica at all.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// A connection for a read that `fresh` must see: the replica's when it may serve it, else the
+    /// primary's.
+    pub async fn read(&self, fresh: &Freshness) -> Result<PgConn<'_>, ApiError> {
+        let (conn, route) = self.route(fresh).await?;
+        let (pool, reason) = route.labels();
+        metrics::counter!("db_reads_total", "pool" => pool, "reason" => reason).increment(1);
+        Ok(conn)
+    }
+
+    async fn route(&self, fresh: &Freshness) -> Result<(PgConn<'_>, Route), ApiError> {
+        let Some(replica) = &self.replica else {
+            return Ok((conn(&self.primary).await?, Route::NoReplica));
+        };
+        if !AtomicBool::load(&replica.state.up, Ordering::Relaxed) {
+            return Ok((conn(&self.primary).await?, Route::ReplicaDown));
+        }
+        if AtomicBool::load(&replica.state.lagging, Ordering::Relaxed) {
+            return Ok((conn(&self.primary).await?, Route::ReplicaLagging));
+        }
+        let needed = match self.needed(fresh).await {
+            Some(needed) => needed,
+            None => return Ok((conn(&self.primary).await?, Route::PositionUnknown)),
+        };
+        let started = std::time::Instant::now();
+        let checked_out = replica.pool.get().await;
+        metrics::histogram!("db_read_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+        let Ok(mut replica_conn) = checked_out else {
+            return Ok((conn(&self.primary).await?, Route::ReplicaDown));
+        };
+        if let Some(lsn) = needed
+            && lsn > Lsn(AtomicU64::load(&replica.state.replay, Ordering::Relaxed))
+        {
+            // The monitor's figure is up to POLL old: ask the replica itself before giving up on it.
+            if lsn == Lsn::MAX || !replayed(&mut replica_conn, lsn).await {
+                drop(replica_conn);
+                return Ok((conn(&self.primary).await?, Route::NotReplayed));
+            }
+        }
+        Ok((replica_conn, Route::Replica))
+    }
+
+    /// The position the read must see: `Some(None)` nothing in particular, `None` unknown.
+    async fn needed(&self, fresh: &Freshness) -> Option<Option<Lsn>> {
+        let fill = FILL_AFTER.try_with(|lsn| *lsn).ok().flatten();
+        let own = match fresh.user {
+            Some(user) => self.last_write_of(user).await?,
+            None => None,
+        };
+        Some([fresh.token, fill, own].into_iter().flatten().max())
+    }
+
+    async fn last_write_of(&self, user: Uuid) -> Option<Option<Lsn>> {
+        let key = format!("{}ryw:{user}", self.writes.prefix);
+        let run = async {
+            let mut redis = self.writes.redis.get().await.ok()?;
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Option<String>>(&mut *redis)
+                .await
+                .ok()
+        };
+        let value = tokio::time::timeout(self.writes.redis_timeout, run)
+            .await
+            .ok()??;
+        Some(value.as_deref().and_then(Lsn::from_key_value))
+    }
+
+    /// The primary's current WAL insert position: at or after every commit made so far.
+    pub async fn primary_position(&self) -> Result<Lsn, ApiError> {
+        let mut conn = conn(&self.primary).await?;
+        let row: Position = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+            .get_result(&mut conn)
+            .await
+            .map_err(ApiError::from)?;
+        row.lsn
+            .parse()
+            .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))
+    }
+
+    /// After a committed write by `user` (called only with a replica): the position every later
+    /// read must see, remembered for that user and returned as the `Consistency-Token`.
+    pub async fn wrote(&self, user: Option<Uuid>) -> Result<Lsn, ApiError> {
+        let lsn = self.primary_position().await?;
+        if let Some(user) = user {
+            self.remember(user, lsn).await;
+        }
+        Ok(lsn)
+    }
+
+    /// Keeps the larger of the stored and `lsn` under `ryw:{user}` for the TTL. A failure is logged:
+    /// the user's next reads may then lag (Redis is down, so they go to the primary anyway).
+    async fn remember(&self, user: Uuid, lsn: Lsn) {
+        let key = format!("{}ryw:{user}", self.writes.prefix);
+        let run = async {
+            let mut redis = self.writes.redis.get().await.map_err(|e| e.to_string())?;
+            redis::Script::new(KEEP_MAX)
+                .key(key)
+                .arg(lsn.to_key_value())
+                .arg(self.writes.ttl.as_millis() as u64)
+                .invoke_async::<i64>(&mut *redis)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.writes.redis_timeout * 4, run).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot remember the caller's last write"),
+            Err(_) => tracing::warn!("cannot remember the caller's last write: timed out"),
+        }
+    }
+}
+
+async fn replayed(conn: &mut PgConn<'_>, lsn: Lsn) -> bool {
+    diesel::sql_query(format!(
+        "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS replayed"
+    ))
+    .get_result::<Replayed>(conn)
+    .await
+    .is_ok_and(|r| r.replayed)
+}
