@@ -9,4 +9,5 @@ pub mod openapi;
 pub mod password;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod tokens;

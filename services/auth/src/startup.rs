@@ -3,23 +3,11 @@
 use actix_web::web;
 use inventory_common::{
     auth::JwtSigner,
-    db::PgPool,
     rate_limit::{self, AttemptLimiter, ClientKey},
     web::{ServiceContext, StartupError},
 };
 
-use crate::config::Config;
-
-/// What the handlers share.
-pub struct AuthState {
-    pub pg: PgPool,
-    pub signer: JwtSigner,
-    pub config: Config,
-    /// A hash of nothing, checked for unknown users so that their login takes as long as a wrong password.
-    pub dummy_hash: String,
-    /// Failed logins per (username, client address).
-    pub login_failures: AttemptLimiter,
-}
+use crate::{config::Config, state::AuthState};
 
 /// Builds the pools, creates the first admin when configured, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {

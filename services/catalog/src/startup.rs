@@ -3,19 +3,10 @@
 use actix_web::web;
 use inventory_common::{
     cache::Cache,
-    db::PgPool,
     web::{ServiceContext, StartupError},
 };
 
-use crate::config::Config;
-
-/// What the handlers share.
-pub struct CatalogState {
-    pub pg: PgPool,
-    /// Cache-aside over Redis for every read; a Redis outage degrades to the database.
-    pub cache: Cache,
-    pub config: Config,
-}
+use crate::{config::Config, state::CatalogState};
 
 /// Builds the pools and the cache, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {

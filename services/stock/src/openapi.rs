@@ -8,8 +8,10 @@ use utoipa::{
 };
 
 use crate::routes::{
+    levels::{add, count, list as levels},
+    movements::{batch, create as movements, list as history},
     reports::{daily, low_stock, valuation},
-    stock::{add, batch, count, history, levels, movements, transfers},
+    transfers::create as transfers,
 };
 
 #[derive(OpenApi)]

@@ -5,41 +5,12 @@ use std::sync::Arc;
 use actix_web::web;
 use inventory_common::{
     cache::Cache,
-    db::PgPool,
-    redis::RedisPool,
     web::{ServiceContext, StartupError},
 };
 use inventory_events::STOCK_EVENTS_STREAM;
 use tokio::sync::Notify;
-use uuid::Uuid;
 
-use crate::{config::Config, relay::Relay};
-
-/// What the handlers share.
-pub struct StockState {
-    pub pg: PgPool,
-    pub redis: RedisPool,
-    pub cache: Cache,
-    pub config: Config,
-    /// Wakes this instance's outbox relay.
-    pub relay: Arc<Notify>,
-}
-
-impl StockState {
-    /// The cache key of a store's stock reads (one definition, shared with the catalog).
-    pub fn store_key(store_id: Uuid) -> String {
-        inventory_common::cache::stock_store_key(store_id)
-    }
-
-    /// After a commit: wakes the relay and drops the cached reads of the changed stores.
-    pub async fn committed(&self, stores: &[Uuid]) {
-        self.relay.notify_one();
-        let mut keys: Vec<String> = stores.iter().map(|s| Self::store_key(*s)).collect();
-        keys.sort();
-        keys.dedup();
-        self.cache.invalidate(&keys).await;
-    }
-}
+use crate::{config::Config, relay::Relay, state::StockState};
 
 /// Builds the pools, starts the outbox relay and the idempotency cleanup, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
@@ -73,7 +44,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         crate::routes::config(cfg);
     })?;
     relay.spawn();
-    crate::ops::register_metrics();
+    crate::commands::register_metrics();
     crate::relay::spawn_idempotency_cleanup(ctx.pg.clone(), cleanup_every);
     Ok(server)
 }

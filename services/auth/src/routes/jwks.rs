@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AuthState;
+use crate::state::AuthState;
 
 /// Public keys that verify access tokens.
 ///

@@ -11,7 +11,7 @@ use crate::{
         refresh_tokens::{self, NewRefreshToken},
         users::{self, User},
     },
-    startup::AuthState,
+    state::AuthState,
     tokens,
 };
 

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, auth::Caller, db};
 
-use crate::{models::users, startup::AuthState};
+use crate::{models::users, state::AuthState};
 
 /// The caller.
 ///

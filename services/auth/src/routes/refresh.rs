@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::{
     models::{refresh_tokens, users},
     routes::login::issue_pair,
-    startup::AuthState,
+    state::AuthState,
     tokens,
 };
 

@@ -16,7 +16,7 @@ use crate::{
     config::Registration,
     domain::{Password, Username},
     models::users::{self, NewUser},
-    startup::AuthState,
+    state::AuthState,
 };
 
 /// A new account.

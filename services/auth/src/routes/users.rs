@@ -20,7 +20,7 @@ use crate::{
         refresh_tokens,
         users::{self, UserChangeset, UserView},
     },
-    startup::AuthState,
+    state::AuthState,
 };
 
 /// List users (admin).

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     keys,
     models::{Actor, CatalogTable},
-    startup::CatalogState,
+    state::CatalogState,
 };
 
 /// Wires the catalog's routes.

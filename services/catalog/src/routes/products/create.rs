@@ -9,7 +9,7 @@ use crate::{
     keys,
     models::{CatalogTable, products::Products},
     routes::{Admin, location},
-    startup::CatalogState,
+    state::CatalogState,
 };
 
 /// Create a product (admin).

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, web::AuditIds};
 use uuid::Uuid;
 
-use crate::{keys, models::products::Products, routes::Admin, startup::CatalogState};
+use crate::{keys, models::products::Products, routes::Admin, state::CatalogState};
 
 /// Archive a product (admin).
 ///

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, auth::Caller};
 use uuid::Uuid;
 
-use crate::{keys, models::products::Products, startup::CatalogState};
+use crate::{keys, models::products::Products, state::CatalogState};
 
 /// Get a product.
 ///

@@ -12,7 +12,7 @@ use crate::{
     domain::SearchQuery,
     keys,
     models::products::{self, ProductView},
-    startup::CatalogState,
+    state::CatalogState,
 };
 
 /// The query of `GET /products`.

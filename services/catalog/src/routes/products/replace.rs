@@ -10,7 +10,7 @@ use crate::{
     keys,
     models::{CatalogTable, products::Products},
     routes::Admin,
-    startup::CatalogState,
+    state::CatalogState,
 };
 
 /// Replace a product (admin).

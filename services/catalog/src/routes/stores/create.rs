@@ -10,7 +10,7 @@ use crate::{
     keys,
     models::{CatalogTable, stores::Stores},
     routes::{Admin, location},
-    startup::CatalogState,
+    state::CatalogState,
 };
 
 /// Create a store (admin).

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, web::AuditIds};
 use uuid::Uuid;
 
-use crate::{keys, models::stores::Stores, routes::Admin, startup::CatalogState};
+use crate::{keys, models::stores::Stores, routes::Admin, state::CatalogState};
 
 /// Archive a store (admin).
 ///

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, auth::Caller};
 use uuid::Uuid;
 
-use crate::{keys, models::stores::Stores, startup::CatalogState};
+use crate::{keys, models::stores::Stores, state::CatalogState};
 
 /// Get a store.
 ///

@@ -6,7 +6,7 @@ use inventory_common::{
     pagination::{Page, PageParams},
 };
 
-use crate::{keys, models::stores, startup::CatalogState};
+use crate::{keys, models::stores, state::CatalogState};
 
 /// List stores.
 ///

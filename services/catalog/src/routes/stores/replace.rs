@@ -11,7 +11,7 @@ use crate::{
     keys,
     models::{CatalogTable, stores::Stores},
     routes::Admin,
-    startup::CatalogState,
+    state::CatalogState,
 };
 
 /// Replace a store (admin).

@@ -12,7 +12,7 @@ use crate::{
         catalog,
         reports::{self, DailyLine},
     },
-    startup::StockState,
+    state::StockState,
 };
 
 /// The query string. Values are read as text so that a bad one is a 400 naming it.

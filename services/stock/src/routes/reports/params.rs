@@ -50,7 +50,7 @@ fn date(raw: Option<&str>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
     .transpose()
 }
 
-pub use crate::routes::stock::query::uuid;
+pub use crate::routes::query::uuid;
 pub use inventory_common::pagination::parse_limit as limit;
 
 /// A cursor of two parts, `a.b`, as this API hands them out.

@@ -5,11 +5,11 @@ use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBod
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::write::{self, IdempotencyHeader, WriteContext};
+use crate::routes::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
+    commands::{Command, Transfer, TransferRecorded},
     domain::{Note, Quantity},
-    ops::{Command, Transfer, TransferRecorded},
-    startup::StockState,
+    state::StockState,
 };
 
 /// Units moved from one store to another.

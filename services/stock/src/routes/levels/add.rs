@@ -5,12 +5,12 @@ use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBod
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::write::{self, IdempotencyHeader, WriteContext};
+use crate::routes::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
+    commands::{Command, Line},
     domain::{MovementKind, Quantity},
     models::levels::LevelView,
-    ops::{Command, Line},
-    startup::StockState,
+    state::StockState,
 };
 
 /// Units received into a store (a STOCK_IN).

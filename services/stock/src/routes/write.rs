@@ -11,9 +11,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    commands::{self, Actor, Command, Idempotency, Outcome, Reply},
     domain::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, TraceContext},
-    ops::{self, Actor, Command, Idempotency, Outcome, Reply},
-    startup::StockState,
+    state::StockState,
 };
 
 /// The header marking a response replayed from an earlier request with the same key.
@@ -109,7 +109,7 @@ pub async fn perform<B: Serialize>(
         request_id: ctx.request_id,
         trace: ctx.trace,
     };
-    match ops::run(&state.pg, caller, &actor, idempotency.as_ref(), &command).await? {
+    match commands::run(&state.pg, caller, &actor, idempotency.as_ref(), &command).await? {
         Outcome::Fresh(reply) => {
             state.committed(&reply.stores).await;
             Ok(respond(reply, false))

@@ -1,6 +1,7 @@
-//! Stock changes: each request is one PostgreSQL transaction that takes the idempotency key, applies
-//! the change (levels, movements, outbox events) and stores the response for replays. A deadlock or
-//! serialization failure re-runs the whole transaction a few times instead of failing the request.
+//! The write path: each [`Command`] (a stock change a route asks for) runs as one PostgreSQL
+//! transaction that takes the idempotency key, applies the change (levels, movements, outbox events)
+//! and stores the response for replays. A deadlock or serialization failure re-runs the whole
+//! transaction a few times instead of failing the request.
 
 mod apply;
 mod count;

@@ -11,8 +11,8 @@ use inventory_common::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::query;
-use crate::startup::StockState;
+use crate::routes::query;
+use crate::state::StockState;
 use crate::{
     domain::MovementKind,
     models::movements::{self, MovementFilter, MovementView},

@@ -5,11 +5,11 @@ use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBod
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::write::{self, IdempotencyHeader, WriteContext};
+use crate::routes::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
+    commands::{Command, Line, MovementRecorded},
     domain::{CountedQuantity, MovementKind, Note, Quantity},
-    ops::{Command, Line, MovementRecorded},
-    startup::StockState,
+    state::StockState,
 };
 
 /// One movement as posted (alone, or as a line of a batch).

@@ -5,12 +5,12 @@ use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBod
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::write::{self, IdempotencyHeader, WriteContext};
+use crate::routes::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
+    commands::{Command, Count},
     domain::CountedQuantity,
     models::levels::LevelView,
-    ops::{Command, Count},
-    startup::StockState,
+    state::StockState,
 };
 
 /// A counted quantity and/or a new reorder level (at least one of the two).

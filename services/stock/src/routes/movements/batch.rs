@@ -4,13 +4,11 @@ use actix_web::{HttpResponse, web};
 use inventory_common::{ApiError, auth::Caller, openapi::ProblemDoc, web::JsonBody};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    movements::MovementInput,
-    write::{self, IdempotencyHeader, WriteContext},
-};
+use super::create::MovementInput;
+use crate::routes::write::{self, IdempotencyHeader, WriteContext};
 use crate::{
-    ops::{BatchRecorded, Command, Line},
-    startup::StockState,
+    commands::{BatchRecorded, Command, Line},
+    state::StockState,
 };
 
 /// The most lines one batch may have.

@@ -13,13 +13,13 @@ use inventory_common::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::query;
+use crate::routes::query;
 use crate::{
     models::{
         catalog,
         levels::{self, LevelFilter, LevelView},
     },
-    startup::StockState,
+    state::StockState,
 };
 
 /// The query string. Values are read as text so that a bad one is a 400 naming it.
