@@ -15,7 +15,7 @@
 #
 # Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s), BENCH_CONNECTIONS (64,
 # reads), BENCH_SALE_CONNECTIONS (32), BENCH_PG_CLIENTS (8), BENCH_ONLY (scenario letters, e.g. "a c";
-# default all), BENCH_PROFILE=1 (perf record -a -g during the sale scenarios; top entries into
+# default all), BENCH_BIN_DIR (prebuilt binaries instead of a release build), BENCH_PROFILE=1 (perf record -a -g during the sale scenarios; top entries into
 # target/bench/), BENCH_KEEP=1 (leave the bench stack running afterwards).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,7 +25,9 @@ export STACK=bench PG_PORT=15632 REDIS_PORT=16579 GATEWAY_PORT=28080 SERVICE_POR
 # Durable like a real deployment (a test-stack shell may have PG_FAST=1), no trace collector.
 export PG_FAST=0
 unset OTEL_EXPORTER_OTLP_ENDPOINT
-export BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+# BENCH_BIN_DIR: binaries built before (e.g. a copy of target/release from another commit, to
+# compare two builds back to back); otherwise a release build of this tree.
+export BIN_DIR="${BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/release}"
 # Limits out of the way: this measures the system, not the limiter.
 export INVENTORY_RATE_LIMIT_PER_SECOND=1000000 INVENTORY_RATE_LIMIT_BURST=1000000
 export GATEWAY_RATE=1000000r/s GATEWAY_BURST=1000000
@@ -67,8 +69,10 @@ finish() {
 }
 trap finish EXIT
 
-say "==> release build"
-cargo build --release --bins --quiet
+if [ -z "${BENCH_BIN_DIR:-}" ]; then
+    say "==> release build"
+    cargo build --release --bins --quiet
+fi
 "$STACK_SCRIPT" clean >/dev/null 2>&1 || true
 mkdir -p "$work" "$OUT"
 results="$work/results.jsonl"
@@ -254,6 +258,6 @@ fi
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 python3 "$BENCH_DIR/report.py" --results "$results" --json "$OUT/bench-$stamp.json" \
     --meta "stores=$STORES" "products=$PRODUCTS" "duration_s=$SECS" "pg_clients=$PG_CLIENTS" \
-    "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "cores=$(nproc)" "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+    "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "bin_dir=$BIN_DIR" "cores=$(nproc)" "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$OUT/bench-$stamp.json" "$OUT/latest.json"
 say "JSON: $OUT/bench-$stamp.json (and latest.json)"
