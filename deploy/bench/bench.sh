@@ -174,9 +174,10 @@ export BENCH_TOKEN BENCH_STORES="$work/stores" BENCH_PRODUCTS="$work/products"
 # The ledger's lag: {undelivered, pending, age of the oldest unapplied entry in ms} of group `ledger`,
 # plus the outbox (events committed, not yet on the stream) and the age of its oldest row.
 STREAM="${INVENTORY_REDIS_KEY_PREFIX:-}inventory.stock-events"
+LAG_SCRIPT="$(cat "$BENCH_DIR/lag.lua")"
 lag_sample() {
     local stream outbox
-    stream="$(redis-cli --no-auth-warning -u "$REDIS_URL" EVAL "$(cat "$BENCH_DIR/lag.lua")" 1 "$STREAM" ledger | paste -sd' ')"
+    stream="$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" EVAL "$LAG_SCRIPT" 1 "$STREAM" ledger | paste -sd' ')"
     outbox="$("${PSQL[@]}" -tAc "SELECT count(*), coalesce((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) FROM outbox" | tr '|' ' ')"
     echo "$stream $outbox"
 }
@@ -184,16 +185,20 @@ lag_sample() {
 lag_sampler() { while :; do lag_sample >>"$1" 2>/dev/null || true; sleep 0.5; done; }
 # Max lag (ms, stream and outbox together) over the samples of file $1.
 lag_max_ms() { awk '{a = $3 > $5 ? $3 : $5; if (a > m) m = a} END {print m + 0}' "$1"; }
-# Seconds (0.1 s steps) from now until nothing is left to apply, at most 60.
+# Seconds from now until nothing is left to apply (-1: not within 30 s, or the lag cannot be read).
 lag_drain_secs() {
-    local started; started="$(date +%s.%N)"
-    local i
-    for i in $(seq 1 600); do
-        read -r undelivered pending _ backlog _ <<<"$(lag_sample)"
-        [ "$undelivered" = 0 ] && [ "$pending" = 0 ] && [ "$backlog" = 0 ] && break
+    local started deadline=$((SECONDS + 30)) undelivered pending backlog
+    started="$(date +%s.%N)"
+    while [ $SECONDS -lt $deadline ]; do
+        read -r undelivered pending _ backlog _ <<<"$(lag_sample)" || true
+        [ -n "$backlog" ] || break
+        if [ "$undelivered" = 0 ] && [ "$pending" = 0 ] && [ "$backlog" = 0 ]; then
+            python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 1))" "$started"
+            return
+        fi
         sleep 0.1
     done
-    python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 1))" "$started"
+    echo -1
 }
 
 # run_scenario LETTER NAME LIMIT CONNECTIONS ENV... -- wrk arguments
