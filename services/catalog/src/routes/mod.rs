@@ -5,7 +5,12 @@ pub(crate) mod products;
 pub(crate) mod stores;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use inventory_common::{ApiError, auth::Caller, db, web::AuditIds};
+use inventory_common::{
+    ApiError,
+    auth::Caller,
+    db,
+    web::{AuditIds, conditional},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -70,19 +75,21 @@ impl Admin {
 }
 
 /// The answer of `GET /<collection>/{id}`: the active row `id`, through the cache under `key`.
+/// Sent as cached, with its `ETag` (`304` when `If-None-Match` names it).
 async fn get_active<T: CatalogTable>(
+    req: &HttpRequest,
     state: &CatalogState,
     key: &str,
     id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state
+    let rendered = state
         .cache
-        .get_or_load(key, keys::ITEM, || async {
+        .get_or_render(key, keys::ITEM, || async {
             let mut conn = db::conn(&state.pg).await?;
             T::find(&mut conn, id).await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(conditional::respond(req, rendered))
 }
 
 /// The answer of `DELETE /<collection>/{id}`: archives the row `id` (204), then drops the cache keys
