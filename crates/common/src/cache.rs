@@ -91,7 +91,8 @@ impl Rendered {
         let body = stored.split_off(newline + 1);
         stored.truncate(newline);
         let etag = String::from_utf8(stored).ok()?;
-        (etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"')).then_some(Self { etag, body })
+        (etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"'))
+            .then_some(Self { etag, body })
     }
 }
 
@@ -387,21 +388,30 @@ impl Cache {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // tests: failing loudly is the point
 mod tests {
     use super::Rendered;
 
     #[test]
     fn a_rendered_body_is_stored_and_read_back_whole() {
-        let rendered = Rendered::of(&serde_json::json!({"name": "a\nb", "n": [1, 2]})).expect("renders");
+        let rendered =
+            Rendered::of(&serde_json::json!({"name": "a\nb", "n": [1, 2]})).expect("renders");
         assert_eq!(rendered.etag.len(), 34);
-        assert_eq!(Rendered::from_stored(rendered.to_stored()), Some(rendered.clone()));
-        let other = Rendered::of(&serde_json::json!({"name": "a\nc", "n": [1, 2]})).expect("renders");
+        assert_eq!(
+            Rendered::from_stored(rendered.to_stored()),
+            Some(rendered.clone())
+        );
+        let other =
+            Rendered::of(&serde_json::json!({"name": "a\nc", "n": [1, 2]})).expect("renders");
         assert_ne!(rendered.etag, other.etag);
     }
 
     #[test]
     fn an_entry_of_another_format_is_a_miss() {
-        assert_eq!(Rendered::from_stored(br#"{"name":"plain json"}"#.to_vec()), None);
+        assert_eq!(
+            Rendered::from_stored(br#"{"name":"plain json"}"#.to_vec()),
+            None
+        );
         assert_eq!(Rendered::from_stored(b"\n{}".to_vec()), None);
     }
 }

@@ -5,8 +5,7 @@ use std::{future::Future, pin::Pin, time::Duration};
 use diesel_async::{
     AsyncPgConnection,
     pooled_connection::{
-        AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection,
-        RecyclingMethod,
+        AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection, RecyclingMethod,
     },
 };
 

@@ -157,10 +157,22 @@ mod tests {
             sql.push_str(&diesel::query_builder::QueryBuilder::<Pg>::finish(builder));
             ok
         };
-        assert!(!render(fixed("SELECT $2, $1").bind::<BigInt, _>(1_i64).bind::<BigInt, _>(2_i64)));
-        assert!(!render(fixed("SELECT $1").bind::<BigInt, _>(1_i64).bind::<BigInt, _>(2_i64)));
+        assert!(!render(
+            fixed("SELECT $2, $1")
+                .bind::<BigInt, _>(1_i64)
+                .bind::<BigInt, _>(2_i64)
+        ));
+        assert!(!render(
+            fixed("SELECT $1")
+                .bind::<BigInt, _>(1_i64)
+                .bind::<BigInt, _>(2_i64)
+        ));
         assert!(!render(fixed("SELECT $1, $2").bind::<BigInt, _>(1_i64)));
-        assert!(render(fixed("SELECT $1, $2").bind::<BigInt, _>(1_i64).bind::<BigInt, _>(2_i64)));
+        assert!(render(
+            fixed("SELECT $1, $2")
+                .bind::<BigInt, _>(1_i64)
+                .bind::<BigInt, _>(2_i64)
+        ));
     }
 
     #[test]

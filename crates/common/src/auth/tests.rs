@@ -396,7 +396,9 @@ fn a_remembered_token_still_expires() {
     keys.verifier.verify_at(&token, now).expect("verifies");
     assert_eq!(keys.verifier.remembered_tokens(), 1);
     // Within the leeway it is still good; past it, it is refused and forgotten.
-    keys.verifier.verify_at(&token, c.exp + 5).expect("within the leeway");
+    keys.verifier
+        .verify_at(&token, c.exp + 5)
+        .expect("within the leeway");
     assert_rejected(keys.verifier.verify_at(&token, c.exp + 6), "expired");
     assert_eq!(keys.verifier.remembered_tokens(), 0);
 }

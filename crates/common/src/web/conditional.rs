@@ -47,6 +47,7 @@ fn opaque(tag: &str) -> &str {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // tests: failing loudly is the point
 mod tests {
     use actix_web::{body::MessageBody, http::StatusCode, test::TestRequest};
 
@@ -70,7 +71,10 @@ mod tests {
                 .to_http_request();
             let res = respond(&req, r.clone());
             assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{header}");
-            assert_eq!(res.headers().get(header::ETAG).map(|v| v.as_bytes()), Some(r.etag.as_bytes()));
+            assert_eq!(
+                res.headers().get(header::ETAG).map(|v| v.as_bytes()),
+                Some(r.etag.as_bytes())
+            );
             assert_eq!(res.into_body().size(), actix_web::body::BodySize::Sized(0));
         }
     }
@@ -85,7 +89,10 @@ mod tests {
             }
             let res = respond(&req.to_http_request(), r.clone());
             assert_eq!(res.status(), StatusCode::OK);
-            assert_eq!(res.headers().get(header::ETAG).map(|v| v.as_bytes()), Some(r.etag.as_bytes()));
+            assert_eq!(
+                res.headers().get(header::ETAG).map(|v| v.as_bytes()),
+                Some(r.etag.as_bytes())
+            );
             let body = res.into_body().try_into_bytes().expect("bytes");
             assert_eq!(&body[..], r.body.as_slice());
         }

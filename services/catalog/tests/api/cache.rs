@@ -287,7 +287,12 @@ async fn conditional_gets_answer_304_until_the_item_or_page_changes() {
     let store = app.create_store(Some("ETAG"), "Tagged").await;
     let item = format!("/products/{}", id_of(&product));
     let store_item = format!("/stores/{}", id_of(&store));
-    for path in [item.as_str(), "/products?limit=10", "/stores", store_item.as_str()] {
+    for path in [
+        item.as_str(),
+        "/products?limit=10",
+        "/stores",
+        store_item.as_str(),
+    ] {
         // Twice: from the database, then from the cache; the tag is the same.
         let first = app.get(path).await;
         let tag = etag_of(&first);

@@ -147,7 +147,13 @@ pub fn step_event(
         created_at: step.created_at,
         updated_at: step.created_at,
     };
-    let mut event = event(event_id, &step_movement(step, &placeholder), &placeholder, actor, kind);
+    let mut event = event(
+        event_id,
+        &step_movement(step, &placeholder),
+        &placeholder,
+        actor,
+        kind,
+    );
     event.level_id.clear();
     event
 }

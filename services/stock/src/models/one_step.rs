@@ -83,9 +83,15 @@ struct Row {
 macro_rules! varint {
     ($e:literal) => {
         concat!(
-            "(SELECT string_agg(set_byte('\\x00'::bytea, 0, ((((", $e, ") >> (7 * i)) & 127) ",
-            "| CASE WHEN ((", $e, ") >> (7 * i + 7)) > 0 THEN 128 ELSE 0 END)::int), ''::bytea ORDER BY i) ",
-            "FROM generate_series(0, 8) AS i WHERE i = 0 OR ((", $e, ") >> (7 * i)) > 0)"
+            "(SELECT string_agg(set_byte('\\x00'::bytea, 0, ((((",
+            $e,
+            ") >> (7 * i)) & 127) ",
+            "| CASE WHEN ((",
+            $e,
+            ") >> (7 * i + 7)) > 0 THEN 128 ELSE 0 END)::int), ''::bytea ORDER BY i) ",
+            "FROM generate_series(0, 8) AS i WHERE i = 0 OR ((",
+            $e,
+            ") >> (7 * i)) > 0)"
         )
     };
 }
@@ -97,9 +103,12 @@ macro_rules! proto_tail {
     () => {
         concat!(
             "'\\x2a24'::bytea || convert_to(level.id::text, 'UTF8') ",
-            "|| '\\x48'::bytea || ", varint!("level.quantity"),
-            " || '\\x50'::bytea || ", varint!("level.version"),
-            " || '\\x58'::bytea || ", varint!("level.reorder_level")
+            "|| '\\x48'::bytea || ",
+            varint!("level.quantity"),
+            " || '\\x50'::bytea || ",
+            varint!("level.version"),
+            " || '\\x58'::bytea || ",
+            varint!("level.reorder_level")
         )
     };
 }
@@ -162,7 +171,10 @@ const ADD: &str = concat!(
 
 /// Applies `step` in one statement (see the module docs).
 #[tracing::instrument(skip_all, fields(store_id = %step.store_id, product_id = %step.product_id))]
-pub async fn apply(conn: &mut AsyncPgConnection, step: &OneStep<'_>) -> diesel::QueryResult<Stepped> {
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    step: &OneStep<'_>,
+) -> diesel::QueryResult<Stepped> {
     let sql = if step.inbound { ADD } else { TAKE };
     let row: Row = fixed(sql)
         .bind::<SqlUuid, _>(step.store_id)
@@ -189,19 +201,31 @@ pub async fn apply(conn: &mut AsyncPgConnection, step: &OneStep<'_>) -> diesel::
     if !row.product_ok {
         return Ok(Stepped::NoProduct);
     }
-    match (row.id, row.quantity, row.reorder_level, row.version, row.created_at, row.updated_at) {
-        (Some(id), Some(quantity), Some(reorder_level), Some(version), Some(created_at), Some(updated_at)) => {
-            Ok(Stepped::Applied(StockLevel {
-                id,
-                store_id: step.store_id,
-                product_id: step.product_id,
-                quantity,
-                reorder_level,
-                version,
-                created_at,
-                updated_at,
-            }))
-        }
+    match (
+        row.id,
+        row.quantity,
+        row.reorder_level,
+        row.version,
+        row.created_at,
+        row.updated_at,
+    ) {
+        (
+            Some(id),
+            Some(quantity),
+            Some(reorder_level),
+            Some(version),
+            Some(created_at),
+            Some(updated_at),
+        ) => Ok(Stepped::Applied(StockLevel {
+            id,
+            store_id: step.store_id,
+            product_id: step.product_id,
+            quantity,
+            reorder_level,
+            version,
+            created_at,
+            updated_at,
+        })),
         _ => Ok(Stepped::Insufficient),
     }
 }

@@ -294,15 +294,23 @@ async fn a_one_statement_movement_publishes_the_whole_event() {
     let app = TestApp::spawn().await;
     let (s, p) = (app.store().await, app.product().await);
     let stock_in = expect_json(
-        app.post("/stock/movements", &app.admin, &movement(s, p, "STOCK_IN", 1_000_000_000))
-            .await,
+        app.post(
+            "/stock/movements",
+            &app.admin,
+            &movement(s, p, "STOCK_IN", 1_000_000_000),
+        )
+        .await,
         201,
     )
     .await;
     let level_id = stock_in["level"]["id"].as_str().expect("id").to_owned();
     expect_json(
-        app.put(&format!("/stock/{level_id}"), &app.admin, &json!({ "quantity": 999_999_000, "reorder_level": 300 }))
-            .await,
+        app.put(
+            &format!("/stock/{level_id}"),
+            &app.admin,
+            &json!({ "quantity": 999_999_000, "reorder_level": 300 }),
+        )
+        .await,
         200,
     )
     .await;
@@ -316,7 +324,15 @@ async fn a_one_statement_movement_publishes_the_whole_event() {
     let events = stream_covering_movements(&app).await;
     let by_movement = assert_once_per_movement(&events);
     for (body, kind, quantity, delta, after, version, reorder) in [
-        (&stock_in, MovementType::StockIn, 1_000_000_000, 1_000_000_000, 1_000_000_000, 1, 0),
+        (
+            &stock_in,
+            MovementType::StockIn,
+            1_000_000_000,
+            1_000_000_000,
+            1_000_000_000,
+            1,
+            0,
+        ),
         (&sale, MovementType::Sale, 129, -129, 999_998_871, 3, 300),
     ] {
         let movement_id = body["movement"]["id"].as_str().expect("id");
@@ -328,7 +344,11 @@ async fn a_one_statement_movement_publishes_the_whole_event() {
         assert_eq!(event.product_id, p.to_string());
         assert_eq!((event.quantity, event.delta), (quantity, delta));
         assert_eq!(
-            (event.quantity_after, event.level_version, event.reorder_level),
+            (
+                event.quantity_after,
+                event.level_version,
+                event.reorder_level
+            ),
             (after, version, reorder)
         );
         assert_eq!(body["movement"]["quantity_after"], after);
@@ -336,10 +356,15 @@ async fn a_one_statement_movement_publishes_the_whole_event() {
         assert_eq!(event.user_id, app.admin_id.to_string());
         assert_eq!(
             event.occurred_at_micros,
-            chrono::DateTime::parse_from_rfc3339(body["movement"]["created_at"].as_str().expect("time"))
-                .expect("time")
-                .timestamp_micros()
+            chrono::DateTime::parse_from_rfc3339(
+                body["movement"]["created_at"].as_str().expect("time")
+            )
+            .expect("time")
+            .timestamp_micros()
         );
     }
-    assert_eq!(by_movement[sale["movement"]["id"].as_str().expect("id")].reason, "walk-in");
+    assert_eq!(
+        by_movement[sale["movement"]["id"].as_str().expect("id")].reason,
+        "walk-in"
+    );
 }
