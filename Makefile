@@ -41,7 +41,7 @@ restore: ## Restore the stack's PostgreSQL: the latest state, or AT="2026-11-30 
 test: ## Fresh test stack, then unit, integration and end-to-end tests; always torn down
 	$(TEST_STACK) deploy/local/test.sh
 
-bench: ## Load benchmarks through the gateway (see README)
+bench: ## The machine's limits, then load through the gateway with ratios (see README)
 	deploy/bench/bench.sh
 
 lint: ## rustfmt and clippy

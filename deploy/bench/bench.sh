@@ -48,7 +48,6 @@ STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
 # The stack's helpers (as_pg_owner, pg_bin, reachable_dir, stop_pid, nginx_bin, the PostgreSQL settings).
 # shellcheck source=deploy/local/stack.sh
 . "$STACK_SCRIPT"
-declare -F pg_workload_settings >/dev/null || pg_workload_settings() { echo "shared_buffers = 256MB"; }
 say() { printf '%s\n' "$*" >&2; }
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -226,7 +225,7 @@ run_scenario() {
     drain="$(lag_drain_secs)"
     if [ -n "$profiler" ]; then
         wait "$profiler" || true
-        perf report -i "$work/perf-$letter.data" --no-children --sort comm,dso --stdio 2>/dev/null |
+        perf report -i "$work/perf-$letter.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
             grep -v '^#' | grep -v '^$' | head -25 >"$OUT/profile-$letter-comm.txt" || true
         perf report -i "$work/perf-$letter.data" --no-children --sort sym --stdio -g none 2>/dev/null |
             grep -v '^#' | grep -v '^$' | head -40 >"$OUT/profile-$letter-sym.txt" || true
