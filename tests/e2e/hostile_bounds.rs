@@ -18,6 +18,7 @@ use std::{
 };
 
 use inventory_e2e::{Api, expect_json};
+use inventory_testkit::http::TestClient;
 use reqwest::{Client, Method};
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -234,8 +235,10 @@ async fn invented_cursors_and_searches_leave_redis_bounded_and_the_stream_intact
     let stream_before = xlen(&mut stream).await;
 
     let flood = Api {
-        client: client_from(4),
-        base: api.base.clone(),
+        client: TestClient {
+            base: api.base.clone(),
+            http: client_from(4),
+        },
     };
     // Sixteen at a time: the services' CPU is the limit, more would only starve the tests running
     // beside this one.
@@ -310,12 +313,16 @@ async fn the_admin_logs_in_during_a_wrong_password_flood_from_another_address() 
     let admin_username = std::env::var("INVENTORY_ADMIN_USERNAME").expect("admin username");
     let admin_password = std::env::var("INVENTORY_ADMIN_PASSWORD").expect("admin password");
     let attacker = Api {
-        client: client_from(2),
-        base: api.base.clone(),
+        client: TestClient {
+            base: api.base.clone(),
+            http: client_from(2),
+        },
     };
     let owner = Api {
-        client: client_from(3),
-        base: api.base.clone(),
+        client: TestClient {
+            base: api.base.clone(),
+            http: client_from(3),
+        },
     };
     let gate = Arc::new(Semaphore::new(8));
     let mut flood = tokio::task::JoinSet::new();

@@ -2,7 +2,7 @@
 //! catalog and nothing of any store's stock; a clerk of A (assigned by the admin's PATCH, then a
 //! fresh login) reads A and gets 403 on B, and lists without a store hold only A's rows.
 
-use inventory_e2e::{Api, expect_json};
+use inventory_e2e::{Api, expect_json, expect_problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -47,19 +47,7 @@ fn stores_of(page: &Value) -> Vec<String> {
 }
 
 async fn expect_forbidden(api: &Api, path: &str, token: &str) {
-    let res = api.get(path, token).await;
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let problem = expect_json(res, 403).await;
-    assert_eq!(problem["status"], 403, "{path}");
-    assert_eq!(
-        content_type.as_deref(),
-        Some("application/problem+json"),
-        "{path}"
-    );
+    expect_problem(api.get(path, token).await, 403, &[]).await;
 }
 
 #[tokio::test]

@@ -9,17 +9,15 @@ use inventory_e2e::{Api, expect_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Polls `path` until `done` holds (up to 20 s), returning the last body.
+/// Polls `path` until `done` holds (up to 20 s), returning that body.
 async fn eventually(api: &Api, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        last = expect_json(api.get(path, token).await, 200).await;
-        if done(&last) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{path} never showed the expected state: {last}");
+    let done = &done;
+    inventory_e2e::eventually(Duration::from_secs(20), || async move {
+        let body = expect_json(api.get(path, token).await, 200).await;
+        done(&body).then_some(body)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{path} never showed the expected state"))
 }
 
 #[tokio::test]

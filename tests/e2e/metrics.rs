@@ -33,7 +33,7 @@ fn parse_sample(line: &str) -> (String, f64) {
 }
 
 async fn scrape(api: &Api, port: &str) -> Vec<(String, f64)> {
-    let text = inventory_e2e::metrics_text(&api.client, port).await;
+    let text = inventory_e2e::metrics_text(&api.http, port).await;
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(parse_sample)

@@ -110,7 +110,7 @@ async fn all_ready(api: &Api) {
     for svc in ["auth", "catalog", "stock", "ledger"] {
         for port in env(&format!("INVENTORY_{}_PORTS", svc.to_uppercase())).split(',') {
             let url = format!("http://127.0.0.1:{port}/readyz");
-            let res = api.client.get(&url).send().await.expect("readyz");
+            let res = api.http.get(&url).send().await.expect("readyz");
             assert_eq!(res.status(), 200, "{svc} on {port} is not ready");
         }
     }

@@ -6,7 +6,8 @@
 pub mod browser;
 pub mod stack;
 
-use reqwest::{Client, Method, RequestBuilder, Response};
+use inventory_testkit::http::TestClient;
+use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -20,11 +21,10 @@ pub fn gateway() -> String {
     env("GATEWAY_URL")
 }
 
-/// A client of the gateway.
+/// A client of the gateway; [`TestClient`]'s methods (such as `request`) through `Deref`.
 #[derive(Clone)]
 pub struct Api {
-    pub client: Client,
-    pub base: String,
+    pub client: TestClient,
 }
 
 impl Default for Api {
@@ -33,43 +33,26 @@ impl Default for Api {
     }
 }
 
+impl std::ops::Deref for Api {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
+}
+
 impl Api {
     pub fn new() -> Self {
         Self {
-            client: Client::builder()
-                .pool_max_idle_per_host(32)
-                // Shorter than the services' 5 s keep-alive (tests also talk to instances directly),
-                // so a pooled connection is never reused just as the server closes it.
-                .pool_idle_timeout(std::time::Duration::from_secs(2))
-                .build()
-                .expect("client"),
-            base: gateway(),
-        }
-    }
-
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
-        match token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
+            client: TestClient::new(gateway()),
         }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token))
-            .send()
-            .await
-            .expect("request")
+        self.client.get(path, Some(token)).await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(Method::POST, path, token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.send_json(Method::POST, path, token, body).await
     }
 
     /// Logs in and returns the token pair.
@@ -197,12 +180,7 @@ pub async fn metrics_text(client: &Client, port: &str) -> String {
         .expect("text")
 }
 
-pub async fn expect_json(res: Response, status: u16) -> Value {
-    let actual = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
+pub use inventory_testkit::http::{eventually, expect_json, expect_problem};
 
 /// Forged and broken access tokens, built the ways an attacker (or a misconfigured client) would.
 pub mod forge {

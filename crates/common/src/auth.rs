@@ -443,12 +443,32 @@ impl JwtSigner {
 mod tests;
 
 #[cfg(feature = "web")]
+pub use extract::Admin;
+
+#[cfg(feature = "web")]
 mod extract {
     use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
     use futures_util::future::{Ready, ready};
 
     use super::{Caller, JwtVerifier};
     use crate::ApiError;
+
+    /// The caller of an admin-only route: 401 without a valid token, 403 for any other role. As a
+    /// handler's first argument it refuses a non-admin before the body or the path is read, so a
+    /// non-admin learns nothing about validation from a request it may not make.
+    #[derive(Debug, Clone)]
+    pub struct Admin(pub Caller);
+
+    impl FromRequest for Admin {
+        type Error = ApiError;
+        type Future = Ready<Result<Self, Self::Error>>;
+
+        fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+            ready(
+                caller_from(req).and_then(|caller| caller.require_admin().map(|()| Admin(caller))),
+            )
+        }
+    }
 
     /// Extracts the caller from `Authorization: Bearer <token>`; 401 when absent or invalid.
     impl FromRequest for Caller {

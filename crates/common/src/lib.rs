@@ -16,7 +16,9 @@ pub mod pagination;
 #[cfg(feature = "web")]
 pub mod rate_limit;
 pub mod redis;
+pub mod retry;
 pub mod telemetry;
+pub mod text;
 #[cfg(feature = "web")]
 pub mod web;
 

@@ -1,6 +1,7 @@
 //! OpenAPI documents (utoipa): the shared pieces every service's document uses — the problem+json
-//! schema, the bearer security scheme, and the error responses every operation can give — and the
-//! route that serves a service's document at `/openapi.json` (the gateway merges them).
+//! schema, the bearer security scheme, the error responses every operation can give, and the patterns
+//! of text fields (see [`crate::text`]) — and the route that serves a service's document at
+//! `/openapi.json` (the gateway merges them).
 
 use actix_web::{HttpResponse, web};
 use utoipa::{
@@ -8,11 +9,12 @@ use utoipa::{
     openapi::{
         Content, OpenApi, RefOr, Required, ResponseBuilder,
         path::{Operation, ParameterBuilder, ParameterIn},
+        schema::{ArrayItems, Schema, SchemaFormat},
         security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
     },
 };
 
-use crate::FieldError;
+use crate::{FieldError, text::TextKind};
 
 /// An `application/problem+json` body (RFC 9457). 409s add members such as `available`,
 /// `current_quantity` or, in a batch, `index`.
@@ -36,7 +38,8 @@ pub struct ProblemDoc {
 const PROBLEM: &str = "application/problem+json";
 
 /// Adds the bearer scheme (required unless an operation says `security(())`), the `Problem` schema,
-/// the `X-Request-Id` header, and the error responses any operation can give.
+/// the `X-Request-Id` header, and the error responses any operation can give; replaces each text
+/// field's `format` marker (`format = "text-line"`, …) with the pattern of its [`TextKind`].
 pub struct Conventions;
 
 impl Modify for Conventions {
@@ -61,6 +64,9 @@ impl Modify for Conventions {
             "bearer",
             Vec::<String>::new(),
         )]);
+        for schema in components.schemas.values_mut() {
+            text_patterns(schema);
+        }
         for item in doc.paths.paths.values_mut() {
             for operation in [
                 &mut item.get,
@@ -72,9 +78,43 @@ impl Modify for Conventions {
             .into_iter()
             .flatten()
             {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter
+                        && let Some(schema) = parameter.schema.as_mut()
+                    {
+                        text_patterns(schema);
+                    }
+                }
                 add_conventions(operation);
             }
         }
+    }
+}
+
+/// Replaces every text `format` marker in `schema` (and the schemas inside it) with its pattern.
+fn text_patterns(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            let kind = match &object.format {
+                Some(SchemaFormat::Custom(marker)) => TextKind::from_marker(marker),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                object.format = None;
+                object.pattern = Some(kind.pattern().to_owned());
+            }
+            object.properties.values_mut().for_each(text_patterns);
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                text_patterns(items);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(text_patterns),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(text_patterns),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(text_patterns),
+        _ => {}
     }
 }
 
@@ -152,4 +192,75 @@ async fn document(doc: web::Data<Document>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(doc.0.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::{IntoParams, OpenApi, ToSchema};
+
+    use super::Conventions;
+    use crate::text::TextKind;
+
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    struct Body {
+        #[schema(max_length = 9, format = "text-line-required")]
+        name: String,
+        #[schema(format = "text-lines")]
+        notes: Option<String>,
+        lines: Vec<Line>,
+    }
+
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    struct Line {
+        #[schema(format = "text-line")]
+        reason: Option<String>,
+    }
+
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    #[allow(dead_code)]
+    struct Query {
+        #[param(format = "text-line")]
+        q: Option<String>,
+    }
+
+    #[utoipa::path(post, path = "/things", params(Query), request_body = Body, responses((status = 204)))]
+    #[allow(dead_code)]
+    fn things() {}
+
+    #[derive(OpenApi)]
+    #[openapi(paths(things), components(schemas(Body, Line)), modifiers(&Conventions))]
+    struct Doc;
+
+    #[test]
+    fn text_markers_become_the_shared_patterns() {
+        let doc = serde_json::to_value(Doc::openapi()).unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        let cases = [
+            (
+                &schemas["Body"]["properties"]["name"],
+                TextKind::LineRequired,
+            ),
+            (&schemas["Body"]["properties"]["notes"], TextKind::Lines),
+            (&schemas["Line"]["properties"]["reason"], TextKind::Line),
+            (
+                &doc["paths"]["/things"]["post"]["parameters"][0]["schema"],
+                TextKind::Line,
+            ),
+        ];
+        for (schema, kind) in cases {
+            assert_eq!(schema["pattern"], kind.pattern(), "{schema}");
+            assert!(
+                schema.get("format").is_none(),
+                "the marker is gone: {schema}"
+            );
+        }
+        assert_eq!(schemas["Body"]["properties"]["name"]["maxLength"], 9);
+        assert!(
+            !doc.to_string().contains("text-line"),
+            "no marker is left anywhere"
+        );
+    }
 }

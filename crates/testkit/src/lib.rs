@@ -2,12 +2,20 @@
 //! stack (`make test` sources `.state/test/stack.env`): a real PostgreSQL and Redis.
 //!
 //! Each test gets its own database, cloned from the migrated `inventory_template` (fast), and its own
-//! Redis key prefix, so tests run in parallel without seeing each other's data.
+//! Redis key prefix, so tests run in parallel without seeing each other's data. The database is
+//! dropped when the test's [`TestDb`] is; databases a killed test run left behind are dropped by the
+//! next run once they are an hour old. [`http`] is the one HTTP client of the tests.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
-use std::time::Duration;
+pub mod http;
 
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use diesel::{QueryableByName, sql_types::Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use inventory_common::{
     auth::{Caller, Claims, JwtSigner, Role},
@@ -20,37 +28,39 @@ fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests through `make test`"))
 }
 
-/// A database of one test, cloned from the migrated template.
+/// A database of one test, cloned from the migrated template; dropped with this value.
 pub struct TestDb {
     pub name: String,
 }
 
+/// How old a test database left behind by an earlier run must be before a new run drops it: far
+/// longer than any test binary runs, so a database of a test still running is never touched.
+const LEFT_BEHIND_AFTER: Duration = Duration::from_secs(3600);
+
 impl TestDb {
     /// Creates a fresh database from `inventory_template`.
     pub async fn new() -> Self {
-        let name = format!("t_{}", Uuid::now_v7().simple());
-        let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL"))
-            .await
-            .expect("connect as superuser");
-        diesel::sql_query(format!(
-            "CREATE DATABASE {name} TEMPLATE inventory_template"
-        ))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-        Self { name }
+        Self::create("TEMPLATE inventory_template").await
     }
 
     /// Creates an empty database (not migrated), for tests of the migrations themselves.
     pub async fn empty() -> Self {
+        Self::create("").await
+    }
+
+    async fn create(options: &str) -> Self {
         let name = format!("t_{}", Uuid::now_v7().simple());
         let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL"))
             .await
             .expect("connect as superuser");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
+        static SWEPT: AtomicBool = AtomicBool::new(false);
+        if !SWEPT.swap(true, Ordering::SeqCst) {
+            drop_left_behind(&mut conn).await;
+        }
+        diesel::sql_query(format!("CREATE DATABASE {name} {options}"))
             .execute(&mut conn)
             .await
-            .expect("create empty database");
+            .expect("create the test database");
         Self { name }
     }
 
@@ -75,6 +85,77 @@ impl TestDb {
         AsyncPgConnection::establish(&self.super_url())
             .await
             .expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the database, ending the sessions still on it (the app's pools). A drop runs inside
+    /// the test's runtime, where blocking on async work is not allowed, so the statement runs on a
+    /// thread with a runtime of its own, and the drop waits for it.
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut conn = AsyncPgConnection::establish(&env("INVENTORY_PG_SUPER_URL"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                drop_database(&mut conn, &name).await
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            // Left for the sweep of a later run; the test's own outcome stands.
+            Ok(Err(e)) => eprintln!("could not drop a test database: {e}"),
+            Err(_) => eprintln!("could not drop a test database: the dropping thread panicked"),
+        }
+    }
+}
+
+async fn drop_database(conn: &mut AsyncPgConnection, name: &str) -> Result<(), String> {
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+/// Drops the test databases (`t_<UUIDv7>`) created over [`LEFT_BEHIND_AFTER`] ago: those of test
+/// processes that were killed before their drops ran.
+async fn drop_left_behind(conn: &mut AsyncPgConnection) {
+    #[derive(QueryableByName)]
+    struct Database {
+        #[diesel(sql_type = Text)]
+        datname: String,
+    }
+    let Ok(databases) =
+        diesel::sql_query(r"SELECT datname FROM pg_database WHERE datname LIKE 't\_%'")
+            .load::<Database>(conn)
+            .await
+    else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for db in databases {
+        let created = db
+            .datname
+            .strip_prefix("t_")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp())
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                std::time::UNIX_EPOCH + Duration::new(secs, nanos)
+            });
+        let old = created
+            .and_then(|at| now.duration_since(at).ok())
+            .is_some_and(|age| age > LEFT_BEHIND_AFTER);
+        if old && let Err(e) = drop_database(conn, &db.datname).await {
+            eprintln!("could not drop a left-behind test database: {e}");
+        }
     }
 }
 

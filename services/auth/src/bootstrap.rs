@@ -1,6 +1,12 @@
 //! The first admin, from configuration: created when missing, never modified afterwards.
 
-use inventory_common::{auth::Role, db::PgPool};
+use std::time::Duration;
+
+use inventory_common::{
+    auth::Role,
+    db::PgPool,
+    retry::{self, Backoff},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -35,34 +41,31 @@ pub async fn ensure_admin(pool: &PgPool, config: &Config) {
     };
     let pool = pool.clone();
     let task = async move {
-        let mut delay = std::time::Duration::from_millis(200);
-        loop {
-            let attempt = async {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                let new = NewUser {
-                    id: Uuid::now_v7(),
-                    username: username.as_str(),
-                    password_hash: &hash,
-                    role: Role::Admin.as_str(),
-                };
-                users::insert_if_missing(&mut conn, &new)
-                    .await
-                    .map_err(|e| e.to_string())
+        let (pool_ref, username_ref, hash_ref) = (&pool, &username, &hash);
+        let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+        let created = retry::until_ok(backoff, "cannot create the admin yet", move || async move {
+            let mut conn = pool_ref.get().await.map_err(|e| e.to_string())?;
+            let new = NewUser {
+                id: Uuid::now_v7(),
+                username: username_ref.as_str(),
+                password_hash: hash_ref,
+                role: Role::Admin.as_str(),
             };
-            match attempt.await {
-                Ok(Some(user)) => {
-                    return tracing::info!(user_id = %user.id, username = %user.username, "created the first admin");
-                }
-                Ok(None) => return report_existing(&pool, &username).await,
-                Err(e) => tracing::warn!(error = %e, "cannot create the admin yet; retrying"),
+            users::insert_if_missing(&mut conn, &new)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        match created {
+            Some(user) => {
+                tracing::info!(user_id = %user.id, username = %user.username, "created the first admin");
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(std::time::Duration::from_secs(10));
+            None => report_existing(&pool, &username).await,
         }
     };
     // Wait briefly so a healthy start has its admin before serving; keep trying otherwise.
     let handle = tokio::spawn(task);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
 }
 
 /// The configured name exists: normally that is the admin created by an earlier start. Anything

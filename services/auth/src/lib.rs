@@ -1,6 +1,7 @@
 //! The auth service: users, passwords, access and refresh tokens. It is the only holder of the
 //! token-signing key; every other service verifies tokens with the public key.
 
+pub mod administration;
 pub mod bootstrap;
 pub mod config;
 pub mod domain;

@@ -22,6 +22,21 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
+    #[actix_web::test]
+    async fn the_router_and_the_document_agree() {
+        let credentials = inventory_common::rate_limit::limiter(
+            inventory_common::rate_limit::ClientKey::address(Vec::new()),
+            1000,
+            1000,
+        )
+        .unwrap_or_else(|e| panic!("limiter: {e}"));
+        let drift = inventory_common::web::route_drift(&super::document(), move |cfg| {
+            crate::routes::config(cfg, &credentials)
+        })
+        .await;
+        assert!(drift.is_empty(), "{drift:#?}");
+    }
+
     #[test]
     fn every_route_is_documented_with_its_errors() {
         let doc = super::document();

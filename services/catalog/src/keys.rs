@@ -6,6 +6,8 @@
 
 use uuid::Uuid;
 
+use crate::models::{products::Products, stores::Stores};
+
 /// The first pages of the product list.
 pub const PRODUCTS_ALL: &str = "products:all";
 /// The first pages of product searches.
@@ -42,6 +44,24 @@ pub fn store_written(id: Uuid) -> [String; 3] {
         STORES_ALL.to_owned(),
         inventory_common::cache::stock_store_key(id),
     ]
+}
+
+/// A table whose committed writes make cache keys stale.
+pub(crate) trait Written {
+    /// What a committed write of row `id` makes stale.
+    fn stale(id: Uuid) -> [String; 3];
+}
+
+impl Written for Products {
+    fn stale(id: Uuid) -> [String; 3] {
+        product_written(id)
+    }
+}
+
+impl Written for Stores {
+    fn stale(id: Uuid) -> [String; 3] {
+        store_written(id)
+    }
 }
 
 /// The key of a product list page: searches apart from the plain list.

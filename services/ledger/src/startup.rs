@@ -4,7 +4,10 @@
 use std::{sync::Arc, time::Duration};
 
 use actix_web::{dev::ServerHandle, web};
-use inventory_common::web::{ServiceContext, StartupError};
+use inventory_common::{
+    retry::{self, Backoff},
+    web::{ServiceContext, StartupError},
+};
 use tokio::{
     sync::{Notify, watch},
     task::JoinHandle,
@@ -22,23 +25,21 @@ use crate::{
 /// Creates the consumer group (and the stream) if missing. Retries until Redis answers.
 pub async fn ensure_group(ctx: &ServiceContext) {
     let stream = ctx.config.redis_key(STREAM);
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let attempt = async {
-            let mut conn = ctx.redis.get().await.map_err(|e| e.to_string())?;
-            create_group(&mut *conn, &stream)
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    let (redis, key) = (&ctx.redis, stream.as_str());
+    let created = retry::until_ok(
+        backoff,
+        "cannot create the consumer group yet",
+        || async move {
+            let mut conn = redis.get().await.map_err(|e| e.to_string())?;
+            create_group(&mut *conn, key)
                 .await
                 .map_err(|e| e.to_string())
-        };
-        match attempt.await {
-            Ok(Some(start)) => {
-                return tracing::info!(stream, group = GROUP, start, "created the consumer group");
-            }
-            Ok(None) => return,
-            Err(e) => tracing::warn!(error = %e, "cannot create the consumer group yet; retrying"),
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        },
+    )
+    .await;
+    if let Some(start) = created {
+        tracing::info!(stream, group = GROUP, start, "created the consumer group");
     }
 }
 

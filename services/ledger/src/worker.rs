@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use inventory_common::db::PgPool;
+use inventory_common::{db::PgPool, retry::Backoff};
 use redis::streams::StreamId;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
@@ -29,6 +29,9 @@ pub enum WorkerError {
     #[error("shutting down")]
     ShuttingDown,
 }
+
+/// The waits of the loop after a failed step or an unavailable database: 100 ms doubling to 5 s.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 
 /// One consumer of the `ledger` group.
 pub struct Worker {
@@ -88,30 +91,29 @@ impl Worker {
     /// shutdown flag turns is finished and acknowledged first.
     pub async fn run(mut self) {
         tracing::info!(consumer = %self.settings.consumer, "ledger worker started");
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = BACKOFF;
         while !self.stopping() {
             match self.step().await {
                 Ok(()) => {
                     self.health.ok(Part::Consumer);
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                 }
                 Err(WorkerError::ShuttingDown) => break,
                 Err(WorkerError::Redis(e)) if e.code() == Some("NOGROUP") => {
                     if self.recreate_group().await {
-                        backoff = Duration::from_millis(100);
+                        backoff.reset();
                         continue;
                     }
-                    self.pause(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    self.pause(backoff.next_delay()).await;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "ledger worker step failed");
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "ledger worker step failed");
                     self.health.failed(Part::Consumer, &e);
                     if matches!(e, WorkerError::Redis(_)) {
                         self.consumer = None;
                     }
-                    self.pause(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    self.pause(delay).await;
                 }
             }
         }
@@ -286,7 +288,7 @@ impl Worker {
         ready: &[Ready],
     ) -> Result<Result<Applied, ApplyError>, WorkerError> {
         let events: Vec<LedgerEvent> = ready.iter().map(|r| r.event.clone()).collect();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = BACKOFF;
         loop {
             let cause = match self.pg.get().await {
                 Err(e) => e.to_string(),
@@ -302,9 +304,9 @@ impl Worker {
             if self.stopping() {
                 return Err(WorkerError::ShuttingDown);
             }
-            tracing::warn!(error = %cause, retry_in_ms = backoff.as_millis() as u64, "database unavailable; retrying the batch");
-            self.pause(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            let delay = backoff.next_delay();
+            tracing::warn!(error = %cause, retry_in_ms = delay.as_millis() as u64, "database unavailable; retrying the batch");
+            self.pause(delay).await;
         }
     }
 

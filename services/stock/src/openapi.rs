@@ -75,6 +75,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
+    #[actix_web::test]
+    async fn the_router_and_the_document_agree() {
+        let drift =
+            inventory_common::web::route_drift(&super::document(), crate::routes::config).await;
+        assert!(drift.is_empty(), "{drift:#?}");
+    }
+
     use serde_json::Value;
 
     fn document() -> Value {

@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use inventory_common::{db::PgPool, redis::RedisPool};
+use inventory_common::{db::PgPool, redis::RedisPool, retry::Backoff};
 use inventory_events::fields;
 use tokio::sync::Notify;
 
@@ -46,7 +46,8 @@ pub struct Relay {
     pub wake: Arc<Notify>,
 }
 
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The waits after failed rounds: 200 ms doubling to 5 s, from the first again after a success.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
 const GAUGE_EVERY: Duration = Duration::from_secs(1);
 /// How long a relay holds the rows it is publishing; a relay that dies meanwhile leaves them to
 /// another one after this. Far longer than a publish (bounded by the Redis timeout).
@@ -62,20 +63,18 @@ impl Relay {
         // At zero from the start: "no failures" rather than "no data" for the alerts.
         metrics::counter!("outbox_published_total").increment(0);
         metrics::counter!("outbox_publish_failures_total").increment(0);
-        let mut failures: u32 = 0;
+        let mut backoff = BACKOFF;
         let mut gauge_at: Option<Instant> = None;
         loop {
             match self.drain().await {
-                Ok(0) => failures = 0,
+                Ok(0) => backoff.reset(),
                 Ok(published) => {
-                    failures = 0;
+                    backoff.reset();
                     tracing::debug!(published, "outbox events published");
                 }
                 Err(e) => {
-                    failures = failures.saturating_add(1);
                     metrics::counter!("outbox_publish_failures_total").increment(1);
-                    let wait =
-                        MAX_BACKOFF.min(Duration::from_millis(100) * 2_u32.pow(failures.min(6)));
+                    let wait = backoff.next_delay();
                     tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "outbox relay failed; events stay queued");
                     self.report_backlog(&mut gauge_at).await;
                     tokio::time::sleep(wait).await;

@@ -3,12 +3,14 @@
 //! `/readyz`, `/metrics`), and the server every service runs.
 
 pub mod conditional;
+mod drift;
 mod json;
 mod ops;
 mod problem;
 mod request;
 mod server;
 
+pub use drift::route_drift;
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
 pub use ops::{ProgressCheck, Readiness, check_pg, check_redis, configure, not_found};
 pub use request::{AuditIds, REQUEST_ID, RequestId, RequestSpan, request_context};

@@ -1,19 +1,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
-use diesel_async::AsyncPgConnection;
 use inventory_common::{ApiError, db, rate_limit, web::JsonBody};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{
-    domain::Username,
-    models::{
-        refresh_tokens::{self, NewRefreshToken},
-        users::{self, User},
-    },
-    state::AuthState,
-    tokens,
-};
+use crate::{domain::Username, models::users, state::AuthState, tokens::issue_pair};
 
 /// Credentials.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -21,15 +11,6 @@ use crate::{
 pub struct LoginRequest {
     username: String,
     password: String,
-}
-
-/// An access token and the refresh token that renews it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenPair {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub refresh_token: String,
 }
 
 fn bad_credentials() -> ApiError {
@@ -44,7 +25,7 @@ fn bad_credentials() -> ApiError {
 /// limited per (username, client address): a flood of wrong passwords from one address never
 /// keeps the user out from another (the per-address limit of the route bounds the flood itself).
 #[utoipa::path(post, path = "/auth/login", operation_id = "auth_login", tag = "auth", security(()), request_body = LoginRequest,
-    responses((status = 200, description = "Logged in", body = TokenPair),
+    responses((status = 200, description = "Logged in", body = crate::tokens::TokenPair),
               (status = 401, description = "Unknown user or wrong password (indistinguishable)", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json"),
               (status = 403, description = "The account is disabled", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json"),
               (status = 429, description = "Too many failed logins for this username from this address", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
@@ -89,35 +70,4 @@ pub async fn login(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(pair))
-}
-
-/// Signs an access token for `user` and stores a new refresh token in `family_id`.
-pub async fn issue_pair(
-    conn: &mut AsyncPgConnection,
-    state: &AuthState,
-    user: &User,
-    family_id: Uuid,
-) -> Result<TokenPair, ApiError> {
-    let access_token = state
-        .signer
-        .sign(&user.caller()?, state.config.access_ttl_secs)?;
-    let refresh_token = tokens::new_refresh_token();
-    let hash = tokens::hash_refresh_token(&refresh_token);
-    refresh_tokens::insert(
-        conn,
-        &NewRefreshToken {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            family_id,
-            token_hash: &hash,
-            expires_at: Utc::now() + chrono::Duration::seconds(state.config.refresh_ttl_secs),
-        },
-    )
-    .await?;
-    Ok(TokenPair {
-        access_token,
-        token_type: "Bearer",
-        expires_in: state.config.access_ttl_secs,
-        refresh_token,
-    })
 }

@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use crate::{
     models::{refresh_tokens, users},
-    routes::login::issue_pair,
     state::AuthState,
     tokens,
+    tokens::issue_pair,
 };
 
 /// A refresh token from login or a previous refresh.
@@ -19,7 +19,7 @@ pub struct RefreshRequest {
 }
 
 enum Outcome {
-    Rotated(crate::routes::login::TokenPair),
+    Rotated(crate::tokens::TokenPair),
     Rejected(ApiError),
 }
 
@@ -28,7 +28,7 @@ enum Outcome {
 /// `POST /auth/refresh`: rotates the refresh token. A token works once; presenting an already
 /// rotated token revokes its whole family (it was stolen, or the client is confused).
 #[utoipa::path(post, path = "/auth/refresh", operation_id = "auth_refresh", tag = "auth", security(()), request_body = RefreshRequest,
-    responses((status = 200, description = "A new pair; the presented refresh token is spent", body = crate::routes::login::TokenPair),
+    responses((status = 200, description = "A new pair; the presented refresh token is spent", body = crate::tokens::TokenPair),
               (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 pub async fn refresh(

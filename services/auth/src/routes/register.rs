@@ -8,7 +8,7 @@ use inventory_common::{
     db,
     web::{AuditIds, JsonBody},
 };
-use inventory_db::models::audit::{self, NewAuditRecord};
+use inventory_db::models::audit::{self, Actor, Change};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -115,22 +115,22 @@ pub async fn register(
                     ApiError::Conflict { .. } => taken(),
                     other => other,
                 })?;
-            audit::record(
-                conn,
-                NewAuditRecord {
-                    id: Uuid::now_v7(),
-                    actor_id: Some(registrar.as_ref().map_or(user.id, |a| a.user_id)),
-                    actor_role: Some(registrar.as_ref().map_or(Role::Clerk, |a| a.role).as_str()),
-                    action: "user.register",
-                    entity: "user",
-                    entity_id: Some(user.id),
-                    before: None,
-                    after: serde_json::to_value(user.view()?).ok(),
-                    request_id: Some(&ids.request_id),
-                    trace_id: ids.trace_id(),
-                },
-            )
-            .await?;
+            // A self-registration is the new user's own act, as a clerk.
+            let actor = Actor {
+                user_id: registrar.as_ref().map_or(user.id, |a| a.user_id),
+                role: registrar.as_ref().map_or(Role::Clerk, |a| a.role).as_str(),
+                request_id: &ids.request_id,
+                trace_id: ids.trace_id(),
+            };
+            let view = user.view()?;
+            let change = Change {
+                action: "user.register",
+                entity: "user",
+                entity_id: user.id,
+                before: None,
+                after: Some(&view),
+            };
+            audit::write(conn, &actor, change).await?;
             Ok(user)
         })
         .await?;

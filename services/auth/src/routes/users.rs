@@ -1,25 +1,21 @@
+//! `/auth/users`: user administration (admin only). The rules of a change live in
+//! [`crate::administration`].
+
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
-use diesel_async::AsyncConnection;
 use inventory_common::{
     ApiError,
-    auth::{Caller, Role},
+    auth::{Admin, Role},
     db,
     pagination::{Page, PageParams},
     web::{AuditIds, JsonBody},
 };
-use inventory_db::models::{
-    audit::{self, NewAuditRecord},
-    catalog,
-};
+use inventory_db::models::audit::Actor;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    models::{
-        refresh_tokens,
-        users::{self, UserChangeset, UserView},
-    },
+    administration::{self, UserChange},
+    models::users::{self, UserView},
     state::AuthState,
 };
 
@@ -28,13 +24,12 @@ use crate::{
 /// `GET /auth/users` (admin): users in creation order, paginated.
 #[utoipa::path(get, path = "/auth/users", operation_id = "users_list", tag = "users", params(inventory_common::pagination::PageParams),
     responses((status = 200, description = "A page of users in creation order", body = inventory_common::pagination::Page<UserView>)))]
-#[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id))]
 pub async fn list(
+    admin: Admin,
     state: web::Data<AuthState>,
-    caller: Caller,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
     let page = query.parse()?;
     let mut conn = db::conn(&state.pg).await?;
     let rows = users::list(&mut conn, page.after, page.limit).await?;
@@ -58,81 +53,28 @@ pub struct UpdateUser {
 #[utoipa::path(patch, path = "/auth/users/{user_id}", operation_id = "users_update", tag = "users", params(("user_id" = Uuid, Path, description = "The user")),
     request_body = UpdateUser, responses((status = 200, description = "The user as changed", body = UserView),
         (status = 409, description = "The change would leave no active admin", body = inventory_common::openapi::ProblemDoc, content_type = "application/problem+json")))]
-#[tracing::instrument(skip_all, fields(user_id = %caller.user_id, target_user))]
+#[tracing::instrument(skip_all, fields(user_id = %admin.0.user_id, target_user))]
 pub async fn update(
+    admin: Admin,
     state: web::Data<AuthState>,
-    caller: Caller,
     ids: AuditIds,
     path: web::Path<Uuid>,
     body: JsonBody<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
     let id = path.into_inner();
-    let body = body.0;
-    if body.role.is_none() && body.store_ids.is_none() && body.disabled.is_none() {
-        return Err(ApiError::field(
-            "body",
-            "give at least one of role, store_ids, disabled",
-        ));
-    }
-    let mut store_ids = body.store_ids;
-    if let Some(ids) = store_ids.as_mut() {
-        ids.sort();
-        ids.dedup();
-    }
+    let UpdateUser {
+        role,
+        store_ids,
+        disabled,
+    } = body.0;
+    let change = UserChange::new(role, store_ids, disabled)?;
+    let actor = Actor {
+        user_id: admin.0.user_id,
+        role: admin.0.role.as_str(),
+        request_id: &ids.request_id,
+        trace_id: ids.trace_id(),
+    };
     let mut conn = db::conn(&state.pg).await?;
-    let user = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let before = users::find_for_update(conn, id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("user {id} not found")))?;
-            if let Some(ids) = &store_ids {
-                let missing = catalog::missing_stores(conn, ids).await?;
-                if let Some(first) = missing.first() {
-                    return Err(ApiError::field(
-                        "store_ids",
-                        format!("store {first} does not exist"),
-                    ));
-                }
-            }
-            let changes = UserChangeset {
-                role: body.role.map(|r| r.as_str().to_owned()),
-                store_ids: store_ids.map(|ids| ids.into_iter().map(Some).collect()),
-                disabled: body.disabled,
-                updated_at: Some(Utc::now()),
-            };
-            let after = users::update(conn, id, &changes).await?;
-            // Nobody can become admin except through an admin: the last one cannot step down.
-            let was_active_admin = before.role()? == Role::Admin && !before.disabled;
-            let is_active_admin = after.role()? == Role::Admin && !after.disabled;
-            if was_active_admin && !is_active_admin && users::count_active_admins(conn).await? == 0
-            {
-                return Err(ApiError::conflict(
-                    "last-admin",
-                    "this is the last active admin: make another user admin first",
-                ));
-            }
-            if after.disabled && !before.disabled {
-                refresh_tokens::revoke_user(conn, id).await?;
-            }
-            audit::record(
-                conn,
-                NewAuditRecord {
-                    id: Uuid::now_v7(),
-                    actor_id: Some(caller.user_id),
-                    actor_role: Some(caller.role.as_str()),
-                    action: "user.update",
-                    entity: "user",
-                    entity_id: Some(id),
-                    before: serde_json::to_value(before.view()?).ok(),
-                    after: serde_json::to_value(after.view()?).ok(),
-                    request_id: Some(&ids.request_id),
-                    trace_id: ids.trace_id(),
-                },
-            )
-            .await?;
-            Ok(after)
-        })
-        .await?;
+    let user = administration::update_user(&mut conn, &actor, id, change).await?;
     Ok(HttpResponse::Ok().json(user.view()?))
 }

@@ -30,6 +30,42 @@ async fn role_in_db(app: &TestApp, id: Uuid) -> String {
         .expect("user row")
 }
 
+/// A non-admin is refused before anything it sent is looked at: a clerk learns nothing about the
+/// validation of a request it may not make (it used to get the 400 first).
+#[tokio::test]
+async fn clerks_get_403_before_any_400() {
+    let app = TestApp::spawn().await;
+    let (clerk, pair) = app.new_session().await;
+    let token = access_token(&pair);
+    let user = format!("/auth/users/{}", clerk.id);
+    for body in [
+        json!({}),
+        json!({ "role": "emperor" }),
+        json!({ "store_ids": "everything" }),
+        json!({ "nickname": "x" }),
+    ] {
+        app.patch(&user, Some(&token), &body)
+            .await
+            .expect_problem(403);
+    }
+    app.patch(
+        "/auth/users/not-a-uuid",
+        Some(&token),
+        &json!({ "role": "admin" }),
+    )
+    .await
+    .expect_problem(403);
+    app.get("/auth/users?limit=0", Some(&token))
+        .await
+        .expect_problem(403);
+    // An admin still gets the 400s.
+    let admin = app.admin_token().await;
+    app.patch(&user, Some(&admin), &json!({}))
+        .await
+        .expect_field_error("body");
+    assert_eq!(role_in_db(&app, clerk.id).await, "clerk");
+}
+
 #[tokio::test]
 async fn clerks_cannot_use_the_admin_endpoints() {
     let app = TestApp::spawn().await;

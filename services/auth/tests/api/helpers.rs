@@ -4,7 +4,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use diesel_async::AsyncPgConnection;
 use inventory_auth::config::Config;
-use inventory_testkit::TestDb;
+use inventory_testkit::{TestDb, http::TestClient};
 use reqwest::{Method, RequestBuilder, header::HeaderMap};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -56,11 +56,18 @@ impl std::ops::Deref for TestApp {
     }
 }
 
-/// A client of one app; cheap to clone into concurrent tasks.
+/// A client of one app that reads every answer into a [`Reply`]; [`TestClient`]'s methods (such as
+/// `request`) through `Deref`. Cheap to clone into concurrent tasks.
 #[derive(Clone)]
 pub struct Api {
-    pub base: String,
-    client: reqwest::Client,
+    client: TestClient,
+}
+
+impl std::ops::Deref for Api {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }
 
 /// A response, read once.
@@ -136,17 +143,7 @@ impl Api {
     /// A client of the app at `base`.
     pub fn new(base: String) -> Self {
         Self {
-            base,
-            client: reqwest::Client::new(),
-        }
-    }
-
-    /// A request to `path`, with a bearer token when given.
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self.client.request(method, format!("{}{path}", self.base));
-        match token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
+            client: TestClient::new(base),
         }
     }
 

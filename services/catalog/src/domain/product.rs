@@ -1,10 +1,10 @@
 //! A product's fields.
 
-use inventory_common::{ApiError, FieldError};
+use inventory_common::{ApiError, FieldError, text::TextRule};
 
-use super::text::{Name, TextRule};
+use super::text::Name;
 
-/// A stock-keeping unit: 1–64 characters after trimming, no control characters. Unique among
+/// A stock-keeping unit: 1–64 characters on one line, trimmed. Unique among
 /// active products (case-sensitive, as stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sku(String);
@@ -12,7 +12,7 @@ pub struct Sku(String);
 impl Sku {
     /// Trims and checks a SKU.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        TextRule::line("sku", 64).check(raw).map(Self)
+        TextRule::line(64).check("sku", raw).map(Self)
     }
 
     /// The SKU as stored.
@@ -21,14 +21,14 @@ impl Sku {
     }
 }
 
-/// A free-text description: at most 2,000 characters after trimming; line breaks allowed.
+/// A free-text description: at most 2,000 characters; line breaks and tabs allowed; trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
 
 impl Description {
     /// Trims and checks a description; a blank one is no description (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let text = TextRule::lines("description", 2000).check_optional(raw)?;
+        let text = TextRule::lines(2000).check_optional("description", raw)?;
         Ok(text.map(Self))
     }
 

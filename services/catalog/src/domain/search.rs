@@ -1,6 +1,6 @@
 //! The product list's `q` filter.
 
-use inventory_common::FieldError;
+use inventory_common::{FieldError, text::TextRule};
 
 /// The longest search text accepted.
 const MAX_LEN: usize = 200;
@@ -16,20 +16,11 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    /// Trims `q`; absent or blank means no filter (`None`).
+    /// Trims `q` (the platform's text rule, on one line); absent or blank means no filter (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        let Some(text) = TextRule::line(MAX_LEN).check_optional("q", raw)? else {
             return Ok(None);
         };
-        if text.chars().count() > MAX_LEN {
-            return Err(FieldError::new(
-                "q",
-                format!("must be at most {MAX_LEN} characters"),
-            ));
-        }
-        if text.chars().any(char::is_control) {
-            return Err(FieldError::new("q", "must not contain control characters"));
-        }
         Ok(Some(Self {
             lowered: text.to_lowercase(),
         }))

@@ -1,8 +1,8 @@
 //! A store's fields.
 
-use inventory_common::{ApiError, FieldError};
+use inventory_common::{ApiError, FieldError, text::TextRule};
 
-use super::text::{Name, TextRule};
+use super::text::Name;
 
 /// A store's short code (e.g. `NYC-01`): 1–64 characters of letters, digits, `.`, `_` and `-`.
 /// Optional; unique among active stores when given.
@@ -12,7 +12,7 @@ pub struct StoreCode(String);
 impl StoreCode {
     /// Trims and checks a code; absent or blank is no code (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(code) = TextRule::line("code", 64).check_optional(raw)? else {
+        let Some(code) = TextRule::line(64).check_optional("code", raw)? else {
             return Ok(None);
         };
         if !code
@@ -33,14 +33,14 @@ impl StoreCode {
     }
 }
 
-/// A postal address: at most 500 characters after trimming; line breaks allowed.
+/// A postal address: at most 500 characters; line breaks and tabs allowed; trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address(String);
 
 impl Address {
     /// Trims and checks an address; absent or blank is no address (`None`).
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let text = TextRule::lines("address", 500).check_optional(raw)?;
+        let text = TextRule::lines(500).check_optional("address", raw)?;
         Ok(text.map(Self))
     }
 

@@ -6,18 +6,11 @@ pub mod stores;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use inventory_common::{ApiError, auth::Caller};
-use inventory_db::models::audit::{self, NewAuditRecord};
+use inventory_common::ApiError;
+pub use inventory_db::models::audit::Actor;
+use inventory_db::models::audit::{self, Change};
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
-
-/// Who makes a change, for the audit trail.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor<'a> {
-    pub caller: &'a Caller,
-    pub request_id: &'a str,
-    pub trace_id: Option<&'a str>,
-}
 
 /// A catalog table whose rows are archived, never deleted, and whose every write is audited. An impl
 /// holds the table's SQL (`find`, `lock`, `insert`, `update`, `set_archived`); the provided `create`,
@@ -75,13 +68,15 @@ pub(crate) trait CatalogTable {
     ) -> Result<Self::View, ApiError> {
         conn.transaction::<_, ApiError, _>(async |conn| {
             let created = Self::insert(conn, draft).await?;
-            let change = Change {
-                verb: "create",
-                id: Self::id(&created),
-                before: None,
-                after: Some(&created),
-            };
-            audit::<Self>(conn, actor, change).await?;
+            audit::<Self>(
+                conn,
+                actor,
+                "create",
+                Self::id(&created),
+                None,
+                Some(&created),
+            )
+            .await?;
             Ok(created)
         })
         .await
@@ -97,13 +92,7 @@ pub(crate) trait CatalogTable {
         conn.transaction::<_, ApiError, _>(async |conn| {
             let before = Self::lock(conn, id).await?;
             let after = Self::update(conn, id, draft).await?;
-            let change = Change {
-                verb: "update",
-                id,
-                before: Some(&before),
-                after: Some(&after),
-            };
-            audit::<Self>(conn, actor, change).await?;
+            audit::<Self>(conn, actor, "update", id, Some(&before), Some(&after)).await?;
             Ok(after)
         })
         .await
@@ -119,51 +108,32 @@ pub(crate) trait CatalogTable {
         conn.transaction::<_, ApiError, _>(async |conn| {
             let before = Self::lock(conn, id).await?;
             Self::set_archived(conn, id).await?;
-            let change = Change {
-                verb: "delete",
-                id,
-                before: Some(&before),
-                after: None,
-            };
-            audit::<Self>(conn, actor, change).await
+            audit::<Self>(conn, actor, "delete", id, Some(&before), None).await
         })
         .await
     }
 }
 
-/// One audited change of a row.
-struct Change<'a, T: Serialize> {
-    verb: &'static str,
-    id: Uuid,
-    before: Option<&'a T>,
-    after: Option<&'a T>,
-}
-
-/// Writes the audit row `<entity>.<verb>` of `change` (call it inside the change's transaction).
+/// Writes the audit row `<entity>.<verb>` of a change of row `id` (inside the change's transaction).
 async fn audit<E: CatalogTable + ?Sized>(
     conn: &mut AsyncPgConnection,
     actor: &Actor<'_>,
-    change: Change<'_, E::View>,
+    verb: &str,
+    id: Uuid,
+    before: Option<&E::View>,
+    after: Option<&E::View>,
 ) -> Result<(), ApiError> {
-    let json = |v: Option<&E::View>| v.and_then(|v| serde_json::to_value(v).ok());
-    let action = format!("{}.{}", E::ENTITY, change.verb);
-    audit::record(
-        conn,
-        NewAuditRecord {
-            id: Uuid::now_v7(),
-            actor_id: Some(actor.caller.user_id),
-            actor_role: Some(actor.caller.role.as_str()),
-            action: &action,
-            entity: E::ENTITY,
-            entity_id: Some(change.id),
-            before: json(change.before),
-            after: json(change.after),
-            request_id: Some(actor.request_id),
-            trace_id: actor.trace_id,
-        },
-    )
-    .await
-    .map_err(ApiError::from)
+    let action = format!("{}.{verb}", E::ENTITY);
+    let change = Change {
+        action: &action,
+        entity: E::ENTITY,
+        entity_id: id,
+        before,
+        after,
+    };
+    audit::write(conn, actor, change)
+        .await
+        .map_err(ApiError::from)
 }
 
 /// Maps a violation of the unique index `constraint` to a 409 naming `field`; any other error goes

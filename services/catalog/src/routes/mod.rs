@@ -3,11 +3,12 @@
 
 pub(crate) mod products;
 pub(crate) mod stores;
+mod write;
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use inventory_common::{
     ApiError,
-    auth::Caller,
+    auth::Admin,
     db,
     web::{AuditIds, conditional},
 };
@@ -46,31 +47,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The caller of an admin-only route: 401 without a valid token, 403 for any other role. As a
-/// handler's first argument it refuses a non-admin before the body is read, so a clerk learns
-/// nothing about validation from a write it may not make.
-pub struct Admin(pub Caller);
-
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let admin = Caller::from_request(req, payload)
-            .into_inner()
-            .and_then(|caller| caller.require_admin().map(|()| Admin(caller)));
-        std::future::ready(admin)
-    }
-}
-
-impl Admin {
-    /// The admin as the author of a change, for the audit trail.
-    fn actor<'a>(&'a self, ids: &'a AuditIds) -> Actor<'a> {
-        Actor {
-            caller: &self.0,
-            request_id: &ids.request_id,
-            trace_id: ids.trace_id(),
-        }
+/// The admin as the author of a change, for the audit trail.
+fn actor<'a>(admin: &'a Admin, ids: &'a AuditIds) -> Actor<'a> {
+    Actor {
+        user_id: admin.0.user_id,
+        role: admin.0.role.as_str(),
+        request_id: &ids.request_id,
+        trace_id: ids.trace_id(),
     }
 }
 
@@ -90,22 +73,6 @@ async fn get_active<T: CatalogTable>(
         })
         .await?;
     Ok(conditional::respond(req, rendered))
-}
-
-/// The answer of `DELETE /<collection>/{id}`: archives the row `id` (204), then drops the cache keys
-/// it made `stale` (after the commit, with the connection back in the pool).
-async fn archive<T: CatalogTable>(
-    state: &CatalogState,
-    actor: &Actor<'_>,
-    id: Uuid,
-    stale: &[String],
-) -> Result<HttpResponse, ApiError> {
-    {
-        let mut conn = db::conn(&state.pg).await?;
-        T::archive(&mut conn, id, actor).await?;
-    }
-    state.cache.invalidate(stale).await;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The `Location` of a created resource.

@@ -6,19 +6,28 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use inventory_catalog::{config::Config, startup};
 use inventory_common::auth::Role;
-use inventory_testkit::{TestDb, service_config, token, token_for};
-use reqwest::{Client, Method, RequestBuilder, Response};
+use inventory_testkit::{TestDb, http::TestClient, service_config, token, token_for};
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// One running instance of the app, with tokens for an admin and a clerk.
+pub use inventory_testkit::http::{expect_json, expect_problem};
+
+/// One running instance of the app, with tokens for an admin and a clerk; [`TestClient`]'s methods
+/// through `Deref`.
 pub struct TestApp {
-    pub address: String,
-    pub client: Client,
+    pub api: TestClient,
     pub db: Arc<TestDb>,
     pub admin_id: Uuid,
     pub admin: String,
     pub clerk: String,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.api
+    }
 }
 
 impl TestApp {
@@ -43,8 +52,7 @@ impl TestApp {
         tokio::spawn(server.server);
         let admin_id = Uuid::now_v7();
         Self {
-            address: format!("http://127.0.0.1:{}", server.port),
-            client: Client::new(),
+            api: TestClient::new(format!("http://127.0.0.1:{}", server.port)),
             db,
             admin_id,
             admin: token_for(admin_id, Role::Admin, &[]),
@@ -52,23 +60,9 @@ impl TestApp {
         }
     }
 
-    /// A request with an optional bearer token.
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
-        match token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        }
-    }
-
     /// `GET path` as a clerk (reads need any valid token).
     pub async fn get(&self, path: &str) -> Response {
-        self.request(Method::GET, path, Some(&self.clerk))
-            .send()
-            .await
-            .expect("request")
+        self.api.get(path, Some(&self.clerk)).await
     }
 
     /// `method path` with a JSON body.
@@ -79,11 +73,7 @@ impl TestApp {
         token: &str,
         body: &Value,
     ) -> Response {
-        self.request(method, path, Some(token))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.api.send_json(method, path, Some(token), body).await
     }
 
     /// `DELETE path` as `token`.
@@ -155,33 +145,6 @@ impl TestApp {
             .expect("count")
             .n
     }
-}
-
-/// Reads a JSON body after checking the status (the body is in the message when it differs).
-pub async fn expect_json(res: Response, status: u16) -> Value {
-    let actual = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-/// Checks a problem+json answer: its status, and the fields it names (in order).
-pub async fn expect_problem(res: Response, status: u16, fields: &[&str]) -> Value {
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = expect_json(res, status).await;
-    assert_eq!(content_type, "application/problem+json", "{body}");
-    assert_eq!(body["status"], status, "{body}");
-    let named: Vec<&str> = body["errors"]
-        .as_array()
-        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(named, fields, "fields named by {body}");
-    body
 }
 
 /// Percent-encodes a query parameter value.

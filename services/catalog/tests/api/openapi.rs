@@ -81,12 +81,7 @@ fn documented_members(schema: &Value, value: &Value) -> Value {
 /// it documents matches (content type and schema); a status documented without content has no body.
 async fn check(doc: &Value, method: &str, path: &str, res: Response) -> Value {
     let status = res.status().as_u16().to_string();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = inventory_testkit::http::content_type(&res);
     let text = res.text().await.expect("body");
     let response = &doc["paths"][path][method]["responses"][&status];
     assert!(response.is_object(), "{method} {path} documents {status}");

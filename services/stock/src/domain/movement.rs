@@ -1,6 +1,6 @@
 //! Movement types and the free-text notes a movement may carry.
 
-use inventory_common::ApiError;
+use inventory_common::{ApiError, text::TextRule};
 use inventory_events::MovementType;
 
 /// What a movement does to a level.
@@ -86,37 +86,21 @@ impl MovementKind {
     }
 }
 
-/// A movement's optional `reason` or `reference`: 1–500 characters after trimming.
+/// A movement's optional `reason` or `reference`: at most 500 characters on one line, trimmed (the
+/// platform's text rule, [`inventory_common::text`]); blank is no note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note(String);
 
 impl Note {
-    /// The longest note accepted, in characters.
-    pub const MAX_CHARS: usize = 500;
+    /// The rule of a note.
+    pub const RULE: TextRule = TextRule::line(500);
 
-    /// Parses an optional note; `field` names the input in the error.
+    /// Parses an optional note; `field` names the input in the error. Absent or blank: `None`.
     pub fn parse_opt(raw: Option<&str>, field: &str) -> Result<Option<Self>, ApiError> {
-        let Some(raw) = raw else { return Ok(None) };
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(ApiError::field(
-                field,
-                "must not be blank (omit it instead)",
-            ));
-        }
-        if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::field(
-                field,
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(ApiError::field(
-                field,
-                "must not contain control characters",
-            ));
-        }
-        Ok(Some(Self(trimmed.to_owned())))
+        let text = Self::RULE
+            .check_optional(field, raw)
+            .map_err(|e| ApiError::fields(vec![e]))?;
+        Ok(text.map(Self))
     }
 
     /// A note written by the service itself (e.g. `count`).
@@ -170,9 +154,18 @@ mod tests {
     #[test]
     fn notes() {
         assert_eq!(Note::parse_opt(None, "reason").ok(), Some(None));
-        assert!(Note::parse_opt(Some("   "), "reason").is_err());
+        assert_eq!(
+            Note::parse_opt(Some("   "), "reason").ok(),
+            Some(None),
+            "blank is no note, as in the catalog"
+        );
         assert!(Note::parse_opt(Some(&"x".repeat(501)), "reason").is_err());
+        assert!(
+            Note::parse_opt(Some(&format!(" {} ", "x".repeat(499))), "reason").is_err(),
+            "the limit counts the text as sent, as the API document states it"
+        );
         assert!(Note::parse_opt(Some("a\u{0}b"), "reason").is_err());
+        assert!(Note::parse_opt(Some("damaged\n"), "reason").is_err());
         let note = Note::parse_opt(Some("  damaged  "), "reason")
             .ok()
             .flatten();

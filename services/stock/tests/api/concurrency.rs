@@ -223,7 +223,7 @@ async fn random_concurrent_mixes_conserve_stock() {
 
 /// Polls until a session of this test's database waits for a lock (at most 10 s).
 async fn someone_waits_for_a_lock(app: &TestApp) -> bool {
-    crate::helpers::eventually(10, || async {
+    crate::helpers::eventually(Duration::from_secs(10), || async {
         let n = app
             .scalar(
                 "SELECT count(*) AS n FROM pg_stat_activity \
@@ -310,8 +310,8 @@ async fn a_plain_stock_in_cannot_slip_between_check_and_change() {
 
     let writer = {
         let (client, url, token) = (
-            app.client.clone(),
-            format!("{}/stock", app.address),
+            app.api.http.clone(),
+            format!("{}/stock", app.api.base),
             app.admin.clone(),
         );
         tokio::spawn(async move {
@@ -329,7 +329,7 @@ async fn a_plain_stock_in_cannot_slip_between_check_and_change() {
         })
     };
     // The writer must wait for the checker; before the fix it created the level and returned.
-    let waited = crate::helpers::eventually(10, || async {
+    let waited = crate::helpers::eventually(Duration::from_secs(10), || async {
         if writer.is_finished() {
             return Some(false);
         }

@@ -3,6 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
+    time::Duration,
 };
 
 use inventory_events::{MovementType, StockEvent};
@@ -19,7 +20,7 @@ async fn stream_covering_movements(app: &TestApp) -> Vec<StreamEvent> {
         .into_iter()
         .map(|(id, _)| id.to_string())
         .collect();
-    eventually(30, || async {
+    eventually(Duration::from_secs(30), || async {
         let events = app.stream_events().await;
         let seen: HashSet<String> = events.iter().map(|e| e.event.movement_id.clone()).collect();
         (seen == expected).then_some(events)
@@ -214,7 +215,7 @@ async fn the_backlog_is_published_when_redis_is_back() {
     let healthy = TestApp::spawn_on(db, |_| {}).await;
     let events = stream_covering_movements(&healthy).await;
     assert_eq!(assert_once_per_movement(&events).len(), 6);
-    let drained = eventually(30, || async {
+    let drained = eventually(Duration::from_secs(30), || async {
         (healthy.scalar("SELECT count(*) AS n FROM outbox").await == 0).then_some(())
     })
     .await;
@@ -261,7 +262,7 @@ async fn rows_leased_by_a_dead_relay_are_published_when_the_lease_runs_out() {
         201,
     )
     .await;
-    let published = eventually(30, || async {
+    let published = eventually(Duration::from_secs(30), || async {
         let events = healthy.stream_events().await;
         (!events.is_empty()).then_some(events)
     })
@@ -279,7 +280,7 @@ async fn rows_leased_by_a_dead_relay_are_published_when_the_lease_runs_out() {
         .await;
     let events = stream_covering_movements(&healthy).await;
     assert_eq!(assert_once_per_movement(&events).len(), 3);
-    let drained = eventually(30, || async {
+    let drained = eventually(Duration::from_secs(30), || async {
         (healthy.scalar("SELECT count(*) AS n FROM outbox").await == 0).then_some(())
     })
     .await;

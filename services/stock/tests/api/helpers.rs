@@ -1,6 +1,6 @@
 //! Starting the app, arranging catalog rows, and reading the database and the stream.
 
-use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use diesel::{
     QueryableByName,
@@ -10,15 +10,23 @@ use diesel_async::RunQueryDsl;
 use inventory_common::auth::Role;
 use inventory_events::{STOCK_EVENTS_STREAM, StockEvent};
 use inventory_stock::{config::Config, startup};
-use inventory_testkit::{TestDb, service_config, token, token_for};
-use reqwest::{Client, Method, RequestBuilder, Response};
+use inventory_testkit::{TestDb, http::TestClient, service_config, token, token_for};
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// One running instance of the app, with an admin token.
+pub use inventory_testkit::http::{eventually, expect_json, expect_problem};
+
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.api
+    }
+}
+
+/// One running instance of the app, with an admin token; [`TestClient`]'s methods through `Deref`.
 pub struct TestApp {
-    pub address: String,
-    pub client: Client,
+    pub api: TestClient,
     pub db: Arc<TestDb>,
     pub config: Config,
     pub admin_id: Uuid,
@@ -40,11 +48,7 @@ impl TestApp {
         tokio::spawn(server.server);
         let admin_id = Uuid::now_v7();
         Self {
-            address: format!("http://127.0.0.1:{}", server.port),
-            client: Client::builder()
-                .pool_max_idle_per_host(64)
-                .build()
-                .expect("client"),
+            api: TestClient::new(format!("http://127.0.0.1:{}", server.port)),
             db,
             config,
             admin_id,
@@ -57,37 +61,16 @@ impl TestApp {
         token(Role::Clerk, stores)
     }
 
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
-        match token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        }
-    }
-
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token))
-            .send()
-            .await
-            .expect("request")
+        self.api.get(path, Some(token)).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::POST, path, Some(token))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.send_json(Method::POST, path, Some(token), body).await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::PUT, path, Some(token))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.send_json(Method::PUT, path, Some(token), body).await
     }
 
     /// An active store row (the catalog service owns the API; tests only need the row).
@@ -265,32 +248,6 @@ impl StreamEvent {
             traceparent,
             event,
         }
-    }
-}
-
-/// Reads a JSON body, asserting the status first (with the body in the message when it differs).
-pub async fn expect_json(res: Response, status: u16) -> Value {
-    let actual = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-/// Polls `check` until it returns `Some`, for at most `secs` seconds.
-pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

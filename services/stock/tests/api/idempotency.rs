@@ -247,7 +247,7 @@ async fn expired_keys_run_again_and_are_cleaned_up() {
     assert_eq!(app.quantity(store, product).await, 8);
     app.exec("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
         .await;
-    let gone = eventually(20, || async {
+    let gone = eventually(Duration::from_secs(20), || async {
         (app.scalar("SELECT count(*) AS n FROM idempotency_keys")
             .await
             == 0)

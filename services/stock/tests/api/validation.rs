@@ -37,8 +37,13 @@ async fn bad_movement_fields_are_named() {
         (without("store_id"), "store_id"),
         (with("product_id", json!(42)), "product_id"),
         (without("product_id"), "product_id"),
-        (with("reason", json!("")), "reason"),
+        (with("reason", json!("damaged\n")), "reason"),
         (with("reason", json!("x".repeat(501))), "reason"),
+        // The limit counts the text as sent, as the API document states it.
+        (
+            with("reason", json!(format!(" {} ", "x".repeat(499)))),
+            "reason",
+        ),
         (with("reference", json!(7)), "reference"),
         (with("expected_quantity", json!(-1)), "expected_quantity"),
         (with("expected_quantity", json!("3")), "expected_quantity"),
@@ -69,6 +74,31 @@ async fn bad_movement_fields_are_named() {
         .expect("request");
     expect_json(res, 415).await;
     assert_eq!(app.movement_count().await, 0);
+}
+
+/// The platform's text rule, as in the catalog: a blank optional note is no note (stored as null),
+/// not a 400; a note is stored trimmed.
+#[tokio::test]
+async fn blank_notes_are_no_notes() {
+    let app = TestApp::spawn().await;
+    let (s, p) = (app.store().await, app.product().await);
+    let mut body = movement(s, p, "STOCK_IN", 2);
+    body["reason"] = json!("   ");
+    body["reference"] = json!(" receipt-7 ");
+    let created = expect_json(app.post("/stock/movements", &app.admin, &body).await, 201).await;
+    assert_eq!(created["movement"]["reason"], Value::Null, "{created}");
+    assert_eq!(created["movement"]["reference"], "receipt-7", "{created}");
+    let transfer = json!({
+        "from_store_id": s, "to_store_id": app.store().await, "product_id": p, "quantity": 1,
+        "reference": "",
+    });
+    let moved = expect_json(
+        app.post("/stock/transfers", &app.admin, &transfer).await,
+        201,
+    )
+    .await;
+    assert_eq!(moved["movements"][0]["reference"], Value::Null, "{moved}");
+    assert_eq!(app.movement_count().await, 3);
 }
 
 #[tokio::test]

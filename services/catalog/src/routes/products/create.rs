@@ -1,14 +1,14 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
-    ApiError, db,
+    ApiError,
+    auth::Admin,
     web::{AuditIds, JsonBody},
 };
 
 use super::ProductBody;
 use crate::{
-    keys,
-    models::{CatalogTable, products::Products},
-    routes::{Admin, location},
+    models::products::Products,
+    routes::{location, write},
     state::CatalogState,
 };
 
@@ -27,16 +27,8 @@ pub async fn create(
     body: JsonBody<ProductBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.0.into_new()?;
-    let actor = admin.actor(&ids);
-    let product = {
-        let mut conn = db::conn(&state.pg).await?;
-        Products::create(&mut conn, &draft, &actor).await?
-    };
+    let product = write::create::<Products>(&state, &admin, &ids, &draft).await?;
     tracing::Span::current().record("product_id", tracing::field::display(product.id));
-    state
-        .cache
-        .invalidate(&keys::product_written(product.id))
-        .await;
     Ok(HttpResponse::Created()
         .insert_header(location("products", product.id))
         .json(product))

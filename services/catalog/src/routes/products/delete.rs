@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, web::AuditIds};
+use inventory_common::{ApiError, auth::Admin, web::AuditIds};
 use uuid::Uuid;
 
-use crate::{keys, models::products::Products, routes::Admin, state::CatalogState};
+use crate::{models::products::Products, routes::write, state::CatalogState};
 
 /// Archive a product (admin).
 ///
@@ -17,6 +17,6 @@ pub async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let stale = keys::product_written(id);
-    super::super::archive::<Products>(&state, &admin.actor(&ids), id, &stale).await
+    write::archive::<Products>(&state, &admin, &ids, id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -22,11 +22,7 @@ use crate::{
 pub struct ListQuery {
     /// Only products whose SKU or name contains this text, any case (under three characters: starts
     /// with it). Trimmed; blank means no filter.
-    #[param(
-        max_length = 200,
-        example = "tea",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
-    )]
+    #[param(max_length = 200, example = "tea", format = "text-line")]
     q: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]

@@ -23,7 +23,7 @@ pub struct ProductBody {
         min_length = 1,
         max_length = 64,
         example = "TEA-GREEN-100",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        format = "text-line-required"
     )]
     sku: String,
     /// 1–200 characters on one line.
@@ -31,7 +31,7 @@ pub struct ProductBody {
         min_length = 1,
         max_length = 200,
         example = "Green tea, 100 g",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        format = "text-line-required"
     )]
     name: String,
     /// Up to 2,000 characters; line breaks and tabs allowed. Absent, `null` or blank: none.
@@ -39,7 +39,7 @@ pub struct ProductBody {
     #[schema(
         max_length = 2000,
         example = "Loose-leaf sencha.",
-        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+        format = "text-lines"
     )]
     description: Option<String>,
     /// The price in minor units (cents), 0 or more; absent or `null` on create: 0.
@@ -59,7 +59,7 @@ pub struct ProductReplacement {
         min_length = 1,
         max_length = 64,
         example = "TEA-GREEN-100",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        format = "text-line-required"
     )]
     sku: String,
     /// 1–200 characters on one line.
@@ -67,14 +67,14 @@ pub struct ProductReplacement {
         min_length = 1,
         max_length = 200,
         example = "Green tea, 100 g",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        format = "text-line-required"
     )]
     name: String,
     /// Up to 2,000 characters; line breaks and tabs allowed. Absent, `null` or blank: none.
     #[schema(
         max_length = 2000,
         example = "Loose-leaf sencha.",
-        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+        format = "text-lines"
     )]
     description: Option<String>,
     /// The price in minor units (cents), 0 or more.

@@ -1,17 +1,13 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
-    ApiError, db,
+    ApiError,
+    auth::Admin,
     web::{AuditIds, JsonBody},
 };
 use uuid::Uuid;
 
 use super::ProductBody;
-use crate::{
-    keys,
-    models::{CatalogTable, products::Products},
-    routes::Admin,
-    state::CatalogState,
-};
+use crate::{models::products::Products, routes::write, state::CatalogState};
 
 /// Replace a product (admin).
 ///
@@ -31,11 +27,6 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = body.0.into_replacement()?;
-    let actor = admin.actor(&ids);
-    let product = {
-        let mut conn = db::conn(&state.pg).await?;
-        Products::replace(&mut conn, id, &draft, &actor).await?
-    };
-    state.cache.invalidate(&keys::product_written(id)).await;
+    let product = write::replace::<Products>(&state, &admin, &ids, id, &draft).await?;
     Ok(HttpResponse::Ok().json(product))
 }

@@ -1,15 +1,15 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
-    ApiError, db,
+    ApiError,
+    auth::Admin,
     web::{AuditIds, JsonBody},
 };
 
 use super::StoreBody;
-use crate::domain::StoreDraft;
 use crate::{
-    keys,
-    models::{CatalogTable, stores::Stores},
-    routes::{Admin, location},
+    domain::StoreDraft,
+    models::stores::Stores,
+    routes::{location, write},
     state::CatalogState,
 };
 
@@ -28,13 +28,8 @@ pub async fn create(
     body: JsonBody<StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = StoreDraft::try_from(body.0)?;
-    let actor = admin.actor(&ids);
-    let store = {
-        let mut conn = db::conn(&state.pg).await?;
-        Stores::create(&mut conn, &draft, &actor).await?
-    };
+    let store = write::create::<Stores>(&state, &admin, &ids, &draft).await?;
     tracing::Span::current().record("store_id", tracing::field::display(store.id));
-    state.cache.invalidate(&keys::store_written(store.id)).await;
     Ok(HttpResponse::Created()
         .insert_header(location("stores", store.id))
         .json(store))

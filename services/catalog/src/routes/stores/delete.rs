@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, web::AuditIds};
+use inventory_common::{ApiError, auth::Admin, web::AuditIds};
 use uuid::Uuid;
 
-use crate::{keys, models::stores::Stores, routes::Admin, state::CatalogState};
+use crate::{models::stores::Stores, routes::write, state::CatalogState};
 
 /// Archive a store (admin).
 ///
@@ -17,6 +17,6 @@ pub async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let stale = keys::store_written(id);
-    super::super::archive::<Stores>(&state, &admin.actor(&ids), id, &stale).await
+    write::archive::<Stores>(&state, &admin, &ids, id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -27,7 +27,7 @@ pub struct StoreBody {
         min_length = 1,
         max_length = 200,
         example = "Manhattan, 5th Avenue",
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        format = "text-line-required"
     )]
     name: String,
     /// Up to 500 characters; line breaks and tabs allowed. Absent, `null` or blank: none.
@@ -35,7 +35,7 @@ pub struct StoreBody {
     #[schema(
         max_length = 500,
         example = "700 5th Ave, New York, NY 10019",
-        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+        format = "text-lines"
     )]
     address: Option<String>,
 }

@@ -1,18 +1,13 @@
 use actix_web::{HttpResponse, web};
 use inventory_common::{
-    ApiError, db,
+    ApiError,
+    auth::Admin,
     web::{AuditIds, JsonBody},
 };
 use uuid::Uuid;
 
 use super::StoreBody;
-use crate::domain::StoreDraft;
-use crate::{
-    keys,
-    models::{CatalogTable, stores::Stores},
-    routes::Admin,
-    state::CatalogState,
-};
+use crate::{domain::StoreDraft, models::stores::Stores, routes::write, state::CatalogState};
 
 /// Replace a store (admin).
 ///
@@ -32,11 +27,6 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = StoreDraft::try_from(body.0)?;
-    let actor = admin.actor(&ids);
-    let store = {
-        let mut conn = db::conn(&state.pg).await?;
-        Stores::replace(&mut conn, id, &draft, &actor).await?
-    };
-    state.cache.invalidate(&keys::store_written(id)).await;
+    let store = write::replace::<Stores>(&state, &admin, &ids, id, &draft).await?;
     Ok(HttpResponse::Ok().json(store))
 }

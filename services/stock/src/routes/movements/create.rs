@@ -25,21 +25,11 @@ pub struct MovementInput {
     /// Units asked for: added by STOCK_IN, removed by SALE and MANUAL_REMOVE.
     #[schema(minimum = 1, maximum = 1_000_000_000, example = 3)]
     pub quantity: i64,
-    /// Why, 1–500 characters (trimmed; no control characters).
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
-        example = "damaged"
-    )]
+    /// Why: at most 500 characters on one line (trimmed; absent, `null` or blank: none).
+    #[schema(max_length = 500, format = "text-line", example = "damaged")]
     pub reason: Option<String>,
-    /// The client's reference, e.g. a receipt number; 1–500 characters like `reason`.
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
-        example = "receipt-1182"
-    )]
+    /// The client's reference, e.g. a receipt number; at most 500 characters like `reason`.
+    #[schema(max_length = 500, format = "text-line", example = "receipt-1182")]
     pub reference: Option<String>,
     /// When given, the movement applies only if the level holds exactly this many units now
     /// (a missing level holds 0); otherwise 409 with `current_quantity`.
@@ -130,7 +120,7 @@ mod tests {
         bad.quantity = 0;
         assert_eq!(field_of(bad.parse("")), "quantity");
         let mut bad = input();
-        bad.reason = Some(" ".into());
+        bad.reason = Some("damaged\n".into());
         assert_eq!(field_of(bad.parse("")), "reason");
         let mut bad = input();
         bad.reference = Some("r".repeat(501));

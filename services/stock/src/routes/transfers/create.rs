@@ -22,13 +22,9 @@ pub struct TransferInput {
     product_id: Uuid,
     #[schema(minimum = 1, maximum = 1_000_000_000, example = 5)]
     quantity: i64,
-    /// The client's reference, 1–500 characters (trimmed; no control characters).
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
-        example = "transfer-note-77"
-    )]
+    /// The client's reference: at most 500 characters on one line (trimmed; absent, `null` or blank:
+    /// none).
+    #[schema(max_length = 500, format = "text-line", example = "transfer-note-77")]
     reference: Option<String>,
 }
 
