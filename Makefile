@@ -47,7 +47,7 @@ rejoin: ## Make the replaced primary a replica of the new one (pg_rewind, else a
 test: ## Fresh test stack, then unit, integration and end-to-end tests; always torn down
 	$(TEST_STACK) deploy/local/test.sh
 
-bench: ## Load benchmarks through the gateway (see README)
+bench: ## The machine's limits, then load through the gateway with ratios (see README)
 	deploy/bench/bench.sh
 
 lint: ## rustfmt and clippy

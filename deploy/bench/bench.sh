@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
-# `make bench`: a release build of the stack on its own ports, seeded with BENCH_STORES × BENCH_PRODUCTS
-# stock levels, then fixed-duration load through the gateway with real tokens (wrk), and the same SQL
-# straight against PostgreSQL (pgbench) for comparison. Prints one line per scenario.
+# `make bench`: measures the machine's limits, then the system against them, in one run.
 #
-# Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s), BENCH_CONNECTIONS (64),
-# BENCH_PG_CLIENTS (16), BENCH_KEEP=1 to leave the bench stack running afterwards.
+# 1. Limits, on this machine and in this run:
+#    - the lean SALE (deploy/bench/lean-sale.pgbench: guarded UPDATE, movement INSERT, outbox INSERT on
+#      lean.sql's minimal integer-keyed schema) with pgbench -M prepared on a private PostgreSQL (fsync
+#      and synchronous_commit on, the stack's workload settings) started and stopped by PID under the
+#      state folder: a random level of as many as the stack is seeded with, and one hot level;
+#    - an nginx keepalive proxy hop to a trivial upstream (deploy/bench/proxy.conf.template).
+# 2. A release build of the stack on its own ports (rate limits out of the way), seeded with
+#    BENCH_STORES × BENCH_PRODUCTS stock levels, and each scenario through the gateway with a real
+#    token (wrk), with the ledger's lag sampled during the load and measured after it.
+# 3. A table (each scenario's 2xx throughput and its ratio to its limit, p50/p99/p99.9, non-2xx
+#    answers, ledger lag) and the same as JSON in target/bench/bench-<time>.json (and latest.json).
+#
+# Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s), BENCH_CONNECTIONS (64,
+# reads), BENCH_SALE_CONNECTIONS (32), BENCH_PG_CLIENTS (8), BENCH_ONLY (scenario letters, e.g. "a c";
+# default all), BENCH_BIN_DIR (prebuilt binaries instead of a release build), BENCH_PROFILE=1 (perf record -a -g during the sale scenarios; top entries into
+# target/bench/), BENCH_KEEP=1 (leave the bench stack running afterwards).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export BENCH_DIR="$ROOT/deploy/bench"
 export STACK=bench PG_PORT=15632 REDIS_PORT=16579 GATEWAY_PORT=28080 SERVICE_PORT_BASE=28200
-export BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+# Durable like a real deployment (a test-stack shell may have PG_FAST=1), no trace collector.
+export PG_FAST=0
+unset OTEL_EXPORTER_OTLP_ENDPOINT
+# BENCH_BIN_DIR: binaries built before (e.g. a copy of target/release from another commit, to
+# compare two builds back to back); otherwise a release build of this tree.
+export BIN_DIR="${BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/release}"
 # Limits out of the way: this measures the system, not the limiter.
 export INVENTORY_RATE_LIMIT_PER_SECOND=1000000 INVENTORY_RATE_LIMIT_BURST=1000000
 export GATEWAY_RATE=1000000r/s GATEWAY_BURST=1000000
@@ -21,84 +38,230 @@ STORES="${BENCH_STORES:-500}"
 PRODUCTS="${BENCH_PRODUCTS:-2000}"
 DURATION="${BENCH_DURATION:-20s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
-PG_CLIENTS="${BENCH_PG_CLIENTS:-16}"
+SALE_CONNECTIONS="${BENCH_SALE_CONNECTIONS:-32}"
+PG_CLIENTS="${BENCH_PG_CLIENTS:-8}"
+ONLY="${BENCH_ONLY:-a b c d e f g}"
+LIMIT_PG_PORT=15633 PROXY_PORT=28090 PROXY_UPSTREAM_PORT=28091
+SECS="${DURATION%s}"
+OUT="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
 STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
-STATE="$ROOT/.state/$STACK"
+# The stack's helpers (as_pg_owner, pg_bin, reachable_dir, stop_pid, nginx_bin, the PostgreSQL settings).
+# shellcheck source=deploy/local/stack.sh
+. "$STACK_SCRIPT"
+say() { printf '%s\n' "$*" >&2; }
+wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
-command -v wrk >/dev/null || { sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo; $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+for tool in wrk linux-perf; do
+    case "$tool" in
+        wrk) command -v wrk >/dev/null && continue ;;
+        linux-perf) { [ "${BENCH_PROFILE:-0}" = 1 ] && ! command -v perf >/dev/null; } || continue ;;
+    esac
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+done
 
-echo "==> release build"
-cargo build --release --bins --quiet
+work="$STATE_DIR/bench"
+LIMIT_PG="" PROXY_DIR=""
 finish() {
+    [ -n "$LIMIT_PG" ] && [ -f "$LIMIT_PG/postmaster.pid" ] && stop_pid postgres "$(pid_of "$LIMIT_PG/postmaster.pid")" INT
+    [ -n "$PROXY_DIR" ] && [ -f "$PROXY_DIR/nginx.pid" ] && stop_pid nginx "$(pid_of "$PROXY_DIR/nginx.pid")"
     if [ "${BENCH_KEEP:-0}" != 1 ]; then "$STACK_SCRIPT" clean >/dev/null 2>&1 || true; fi
 }
 trap finish EXIT
+
+if [ -z "${BENCH_BIN_DIR:-}" ]; then
+    say "==> release build"
+    cargo build --release --bins --quiet
+fi
 "$STACK_SCRIPT" clean >/dev/null 2>&1 || true
+mkdir -p "$work" "$OUT"
+results="$work/results.jsonl"
+: >"$results"
+levels=$((STORES * PRODUCTS))
+wrk_json() { grep '^RESULT ' | sed 's/^RESULT //'; }
+# One JSON line into the results: $1 = a JSON object (text).
+record() { printf '%s\n' "$1" >>"$results"; }
+
+# --- limits -----------------------------------------------------------------------------------
+# The lean SALE on a private PostgreSQL: initdb'd fresh, configured like the stack's (workload
+# settings, fsync and synchronous_commit on), started and stopped by PID.
+limit_sql() {
+    LIMIT_PG="$(reachable_dir limit-pg postgres)/data"
+    [ "$(id -u)" = 0 ] && chown postgres "$(dirname "$LIMIT_PG")"
+    local password pwfile
+    password="$(random_secret)"
+    pwfile="$(dirname "$LIMIT_PG")/.pw"
+    (umask 077; printf '%s\n' "$password" >"$pwfile")
+    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+    as_pg_owner "$(pg_bin initdb)" -D "$LIMIT_PG" -U bench --pwfile="$pwfile" --auth=scram-sha-256 \
+        -E UTF8 --locale=C.UTF-8 >"$work/limit-initdb.log" 2>&1 || die "initdb of the limit PostgreSQL failed (see $work/limit-initdb.log)"
+    rm -f "$pwfile"
+    {
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$(dirname "$LIMIT_PG")'"
+        echo "max_connections = 100"
+        pg_workload_settings
+    } | as_pg_owner tee -a "$LIMIT_PG/postgresql.conf" >/dev/null
+    as_pg_owner "$(pg_bin pg_ctl)" -D "$LIMIT_PG" -l "$(dirname "$LIMIT_PG")/postgres.log" -o "-p $LIMIT_PG_PORT" -w -t 60 start >/dev/null \
+        || die "the limit PostgreSQL did not start (see $(dirname "$LIMIT_PG")/postgres.log)"
+    export PGPASSWORD="$password"
+    local conn=(-h 127.0.0.1 -p "$LIMIT_PG_PORT" -U bench)
+    psql -X -q "${conn[@]}" -d postgres -v levels="$levels" -f "$BENCH_DIR/lean.sql"
+    local hot tps
+    for hot in 0 1; do
+        tps="$(pgbench -n -M prepared "${conn[@]}" -c "$PG_CLIENTS" -j 2 -T "$SECS" -D levels="$levels" -D hot="$hot" \
+            -f "$BENCH_DIR/lean-sale.pgbench" postgres 2>>"$work/pgbench.log" |
+            sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')"
+        [ -n "$tps" ] || die "pgbench failed (see $work/pgbench.log)"
+        local name; name="$([ "$hot" = 1 ] && echo sale-hot || echo sale-random)"
+        say "    lean SALE, $([ "$hot" = 1 ] && echo "one hot level" || echo "random level of $levels"), $PG_CLIENTS clients: $tps tx/s"
+        record "{\"kind\":\"limit\",\"name\":\"$name\",\"per_second\":$tps,\"what\":\"lean SALE (guarded UPDATE, movement INSERT, outbox INSERT), pgbench -M prepared, $PG_CLIENTS clients, $([ "$hot" = 1 ] && echo "one hot level" || echo "random level of $levels")\"}"
+    done
+    unset PGPASSWORD
+    stop_pid postgres "$(pid_of "$LIMIT_PG/postmaster.pid")" INT
+    rm -rf "$(dirname "$LIMIT_PG")"
+    LIMIT_PG=""
+}
+
+# An nginx keepalive proxy hop to a trivial upstream (the same nginx), loaded like the gateway.
+limit_proxy() {
+    PROXY_DIR="$(reachable_dir limit-nginx nobody)"
+    mkdir -p "$PROXY_DIR/tmp"
+    [ "$(id -u)" = 0 ] && chown -R nobody "$PROXY_DIR/tmp"
+    sed -e "s|{{DIR}}|$PROXY_DIR|g" -e "s|{{PORT}}|$PROXY_PORT|g" -e "s|{{UPSTREAM_PORT}}|$PROXY_UPSTREAM_PORT|g" \
+        "$BENCH_DIR/proxy.conf.template" >"$PROXY_DIR/nginx.conf"
+    "$(nginx_bin)" -p "$PROXY_DIR" -c "$PROXY_DIR/nginx.conf" -g "pid $PROXY_DIR/nginx.pid;" 2>>"$work/limit-nginx.log" \
+        || die "the proxy-hop nginx did not start (see $work/limit-nginx.log)"
+    local i
+    for i in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PROXY_PORT/" 2>/dev/null && break; sleep 0.1; done
+    echo "/" >"$work/proxy-paths"
+    local json
+    json="$(BENCH_TOKEN=none BENCH_PATHS="$work/proxy-paths" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 5s \
+        -s "$BENCH_DIR/get.lua" "http://127.0.0.1:$PROXY_PORT" | wrk_json)"
+    local rate
+    rate="$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(round(r["ok"]/r["seconds"]))' "$json")"
+    say "    nginx keepalive proxy hop, $CONNECTIONS connections: $rate req/s"
+    record "{\"kind\":\"limit\",\"name\":\"proxy-hop\",\"per_second\":$rate,\"what\":\"nginx keepalive proxy hop to a trivial upstream, $CONNECTIONS connections\"}"
+    stop_pid nginx "$(pid_of "$PROXY_DIR/nginx.pid")"
+    PROXY_DIR=""
+}
+
+say "==> limits on this machine ($SECS s each)"
+limit_sql
+limit_proxy
+
+# --- the stack --------------------------------------------------------------------------------
 "$STACK_SCRIPT" up 2>&1 | grep -E "error|gateway on" || true
-set -a; . "$STATE/stack.env"; . "$STATE/secrets.env"; set +a
+set -a; . "$STATE_DIR/stack.env"; . "$STATE_DIR/secrets.env"; set +a
 PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U inventory -d inventory)
 export PGPASSWORD="$PG_SUPERUSER_PASSWORD"
 
-echo "==> seeding $STORES stores × $PRODUCTS products ($((STORES * PRODUCTS)) stock levels)"
+say "==> seeding $STORES stores × $PRODUCTS products ($levels stock levels)"
 seed_started=$SECONDS
 "${PSQL[@]}" -v stores="$STORES" -v products="$PRODUCTS" -f "$BENCH_DIR/seed.sql"
-echo "    seeded in $((SECONDS - seed_started)) s"
-work="$STATE/bench"; mkdir -p "$work"
+say "    seeded in $((SECONDS - seed_started)) s"
 "${PSQL[@]}" -tAc "SELECT id FROM stores WHERE code LIKE 'BENCH-%' ORDER BY code" >"$work/stores"
 "${PSQL[@]}" -tAc "SELECT id FROM products WHERE sku LIKE 'BENCH-SKU-%' ORDER BY sku" >"$work/products"
 sed 's|^\(.*\)$|/stock/\1?limit=100|' "$work/stores" >"$work/stock-pages"
 sed 's|^\(.*\)$|/products/\1|' "$work/products" >"$work/product-items"
 echo "/products?limit=100" >"$work/product-pages"
-levels=$((STORES * PRODUCTS))
 
 BENCH_TOKEN="$(curl -fsS -X POST "$GATEWAY_URL/auth/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"$INVENTORY_ADMIN_USERNAME\",\"password\":\"$INVENTORY_ADMIN_PASSWORD\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 export BENCH_TOKEN BENCH_STORES="$work/stores" BENCH_PRODUCTS="$work/products"
 
-declare -A results
-run_wrk() {
-    local name="$1"; shift
-    echo "==> $name ($DURATION, $CONNECTIONS connections)"
-    local line
-    line="$("$@" | grep '^RESULT' | sed 's/^RESULT //')"
-    echo "    $line"
-    results[$name]="$line"
+# The ledger's lag: {undelivered, pending, age of the oldest unapplied entry in ms} of group `ledger`,
+# plus the outbox (events committed, not yet on the stream) and the age of its oldest row.
+STREAM="${INVENTORY_REDIS_KEY_PREFIX:-}inventory.stock-events"
+LAG_SCRIPT="$(cat "$BENCH_DIR/lag.lua")"
+lag_sample() {
+    local stream outbox
+    stream="$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" EVAL "$LAG_SCRIPT" 1 "$STREAM" ledger | paste -sd' ')"
+    outbox="$("${PSQL[@]}" -tAc "SELECT count(*), coalesce((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) FROM outbox" | tr '|' ' ')"
+    echo "$stream $outbox"
 }
-throughput_of() { sed -n 's/.*throughput=\([0-9]*\).*/\1/p' <<<"$1"; }
-
-wrk_base=(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 5s)
-run_wrk "a) SALE, random level" env BENCH_HOT=0 "${wrk_base[@]}" -s "$BENCH_DIR/sale.lua" "$GATEWAY_URL"
-run_wrk "b) GET /stock/{store}?limit=100" env BENCH_PATHS="$work/stock-pages" "${wrk_base[@]}" -s "$BENCH_DIR/get.lua" "$GATEWAY_URL"
-run_wrk "c) SALE, one hot level" env BENCH_HOT=1 "${wrk_base[@]}" -s "$BENCH_DIR/sale.lua" "$GATEWAY_URL"
-run_wrk "d) GET /products/{id} (cached)" env BENCH_PATHS="$work/product-items" "${wrk_base[@]}" -s "$BENCH_DIR/get.lua" "$GATEWAY_URL"
-run_wrk "e) GET /products?limit=100 (cached)" env BENCH_PATHS="$work/product-pages" "${wrk_base[@]}" -s "$BENCH_DIR/get.lua" "$GATEWAY_URL"
-
-echo "==> ledger after the load (lag = entries not yet delivered, pending = delivered, not acknowledged)"
-for i in $(seq 1 30); do
-    info="$(redis-cli --no-auth-warning -u "$REDIS_URL" XINFO GROUPS inventory.stock-events | paste - - | awk '{printf "%s=%s ", $1, $2}')"
-    echo "    t+${i}s: $info" | tr -s ' '
-    grep -q "lag=0 " <<<"$info " && grep -q "pending=0 " <<<"$info " && break
-    sleep 1
-done
-
-pg_secs="${DURATION%s}"
-pgbench_tps() {
-    "$@" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
+# Samples the lag every half second into $1 until killed.
+lag_sampler() { while :; do lag_sample >>"$1" 2>/dev/null || true; sleep 0.5; done; }
+# Max lag (ms, stream and outbox together) over the samples of file $1.
+lag_max_ms() { awk '{a = $3 > $5 ? $3 : $5; if (a > m) m = a} END {print m + 0}' "$1"; }
+# Seconds from now until nothing is left to apply (-1: not within 30 s, or the lag cannot be read).
+lag_drain_secs() {
+    local started deadline=$((SECONDS + 30)) undelivered pending backlog
+    started="$(date +%s.%N)"
+    while [ $SECONDS -lt $deadline ]; do
+        read -r undelivered pending _ backlog _ <<<"$(lag_sample)" || true
+        [ -n "$backlog" ] || break
+        if [ "$undelivered" = 0 ] && [ "$pending" = 0 ] && [ "$backlog" = 0 ]; then
+            python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 1))" "$started"
+            return
+        fi
+        sleep 0.1
+    done
+    echo -1
 }
-echo "==> the same SQL straight against PostgreSQL (pgbench, $PG_CLIENTS clients, ${pg_secs}s)"
-pg_random="$(pgbench_tps pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U inventory -c "$PG_CLIENTS" -j 2 -T "$pg_secs" -D levels="$levels" -D hot=0 -f "$BENCH_DIR/sale.pgbench" inventory)"
-pg_hot="$(pgbench_tps pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U inventory -c "$PG_CLIENTS" -j 2 -T "$pg_secs" -D levels="$levels" -D hot=1 -f "$BENCH_DIR/sale.pgbench" inventory)"
-echo "    random level: ${pg_random} tx/s    hot level: ${pg_hot} tx/s"
 
-a="$(throughput_of "${results["a) SALE, random level"]}")"
-c="$(throughput_of "${results["c) SALE, one hot level"]}")"
-echo
-echo "==> summary"
-for name in "${!results[@]}"; do echo "$name: ${results[$name]}"; done | sort
-python3 - "$a" "$pg_random" "$c" "$pg_hot" <<'PY'
-import sys
-a, pa, c, pc = (float(x or 0) for x in sys.argv[1:])
-ratio = lambda x, y: f"{x / y:.2f}" if y else "n/a"
-print(f"API/raw SQL ratio: random SALE {ratio(a, pa)} ({a:.0f} vs {pa:.0f} tx/s); hot SALE {ratio(c, pc)} ({c:.0f} vs {pc:.0f} tx/s)")
-PY
+# run_scenario LETTER NAME LIMIT CONNECTIONS ENV... -- wrk arguments
+run_scenario() {
+    local letter="$1" name="$2" limit="$3" conns="$4"; shift 4
+    wanted "$letter" || return 0
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    say "==> $letter) $name ($DURATION, $conns connections)"
+    local samples="$work/lag-$letter"
+    : >"$samples"
+    lag_sampler "$samples" &
+    local sampler=$!
+    local profiler=""
+    if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$limit" != proxy-hop ]; then
+        perf record -a -g -F 499 -o "$work/perf-$letter.data" -- sleep $((SECS * 3 / 4)) >/dev/null 2>&1 &
+        profiler=$!
+    fi
+    local json
+    json="$(env "${envs[@]}" wrk -t2 -c"$conns" -d"$DURATION" --timeout 5s "$@" "$GATEWAY_URL" | wrk_json)"
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    local during drain
+    during="$(lag_max_ms "$samples")"
+    drain="$(lag_drain_secs)"
+    if [ -n "$profiler" ]; then
+        wait "$profiler" || true
+        perf report -i "$work/perf-$letter.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -25 >"$OUT/profile-$letter-comm.txt" || true
+        perf report -i "$work/perf-$letter.data" --no-children --sort sym --stdio -g none 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -40 >"$OUT/profile-$letter-sym.txt" || true
+        say "    profile: $OUT/profile-$letter-comm.txt, $OUT/profile-$letter-sym.txt"
+    fi
+    record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="scenario", letter=sys.argv[2], name=sys.argv[3], limit=sys.argv[4], connections=int(sys.argv[5]), lag_max_ms=int(sys.argv[6]), lag_drained_s=float(sys.argv[7])); print(json.dumps(r))' \
+        "$json" "$letter" "$name" "$limit" "$conns" "$during" "$drain")"
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("    %.0f/s 2xx, p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, non-2xx %d, socket errors %d; ledger lag max %s ms, drained %s s after" % (r["ok"]/r["seconds"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["non_2xx"], r["socket_errors"], sys.argv[2], sys.argv[3]))' \
+        "$json" "$during" "$drain" >&2
+}
+
+# An ETag the gateway hands out for one product (the conditional-GET scenario revalidates it).
+product_etag() {
+    curl -fsS -D - -o /dev/null -H "Authorization: Bearer $BENCH_TOKEN" "$GATEWAY_URL/products/$(head -1 "$work/products")" |
+        tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'
+}
+
+run_scenario a "POST /stock/movements SALE, random level of $levels" sale-random "$SALE_CONNECTIONS" BENCH_HOT=0 -- -s "$BENCH_DIR/sale.lua"
+run_scenario b "GET /stock/{store}?limit=100, random store (cached)" proxy-hop "$CONNECTIONS" BENCH_PATHS="$work/stock-pages" -- -s "$BENCH_DIR/get.lua"
+run_scenario c "POST /stock/movements SALE, one hot level" sale-hot "$SALE_CONNECTIONS" BENCH_HOT=1 -- -s "$BENCH_DIR/sale.lua"
+run_scenario d "GET /products/{id}, random product (cached)" proxy-hop "$CONNECTIONS" BENCH_PATHS="$work/product-items" -- -s "$BENCH_DIR/get.lua"
+run_scenario e "GET /products?limit=100 (cached)" proxy-hop "$CONNECTIONS" BENCH_PATHS="$work/product-pages" -- -s "$BENCH_DIR/get.lua"
+if wanted f; then
+    echo "/products/$(head -1 "$work/products")" >"$work/product-one"
+    etag="$(product_etag)"
+    if [ -n "$etag" ]; then
+        run_scenario f "GET /products/{id} with If-None-Match (304)" proxy-hop "$CONNECTIONS" BENCH_PATHS="$work/product-one" BENCH_ETAG="$etag" BENCH_OK_STATUS=304 -- -s "$BENCH_DIR/get.lua"
+    else
+        say "==> f) skipped: the gateway hands out no ETag for products"
+    fi
+fi
+
+# --- report -----------------------------------------------------------------------------------
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+python3 "$BENCH_DIR/report.py" --results "$results" --json "$OUT/bench-$stamp.json" \
+    --meta "stores=$STORES" "products=$PRODUCTS" "duration_s=$SECS" "pg_clients=$PG_CLIENTS" \
+    "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "bin_dir=$BIN_DIR" "cores=$(nproc)" "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+cp "$OUT/bench-$stamp.json" "$OUT/latest.json"
+say "JSON: $OUT/bench-$stamp.json (and latest.json)"

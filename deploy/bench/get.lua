@@ -1,7 +1,10 @@
--- wrk: GETs of random paths from the file in BENCH_PATHS (one path per line).
+-- wrk: GETs of random paths from the file in BENCH_PATHS (one path per line). With BENCH_ETAG set,
+-- each request carries `If-None-Match: <BENCH_ETAG>` (a client revalidating what it holds).
 local report = dofile(os.getenv("BENCH_DIR") .. "/report.lua")
 local paths = {}
-local token = os.getenv("BENCH_TOKEN")
+local headers = { ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN") }
+local etag = os.getenv("BENCH_ETAG")
+if etag and #etag > 0 then headers["If-None-Match"] = etag end
 
 function init(args)
   for line in io.lines(os.getenv("BENCH_PATHS")) do if #line > 0 then paths[#paths + 1] = line end end
@@ -9,7 +12,9 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", paths[math.random(#paths)], { ["Authorization"] = "Bearer " .. token })
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
-done = function(summary, latency, requests) report(summary, latency) end
+setup = report.setup
+response = report.response
+done = function(summary, latency, requests) report.done(summary, latency) end

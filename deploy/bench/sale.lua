@@ -28,4 +28,6 @@ function request()
     { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }, body)
 end
 
-done = function(summary, latency, requests) report(summary, latency) end
+setup = report.setup
+response = report.response
+done = function(summary, latency, requests) report.done(summary, latency) end

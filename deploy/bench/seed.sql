@@ -1,5 +1,5 @@
--- Seeds :stores stores × :products products with a stock level each (psql variables), plus a
--- numbered index of the levels for pgbench. Quantities are large so that sales never run out.
+-- Seeds :stores stores × :products products with a stock level each (psql variables). Quantities
+-- are large so that sales never run out.
 \set ON_ERROR_STOP on
 BEGIN;
 INSERT INTO stores (id, code, name)
@@ -10,7 +10,5 @@ INSERT INTO stock_levels (id, store_id, product_id, quantity, reorder_level)
 SELECT gen_random_uuid(), s.id, p.id, 1000000000, 10
 FROM stores s CROSS JOIN products p
 WHERE s.code LIKE 'BENCH-%' AND p.sku LIKE 'BENCH-SKU-%';
-CREATE TABLE bench_levels (n serial PRIMARY KEY, store_id uuid NOT NULL, product_id uuid NOT NULL);
-INSERT INTO bench_levels (store_id, product_id) SELECT store_id, product_id FROM stock_levels ORDER BY id;
 COMMIT;
 ANALYZE;

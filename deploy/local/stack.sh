@@ -163,6 +163,20 @@ backup_root() {
     echo "$dir"
 }
 
+# The settings for this workload (short write transactions, each committed durably: fsync and
+# synchronous_commit stay on), given on every start so that an existing stack gets them too; the
+# bench's private PostgreSQL (deploy/bench) uses the same. See the README's PostgreSQL settings.
+pg_workload_settings() {
+    cat <<'CONF'
+shared_buffers = 256MB
+wal_buffers = 16MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+random_page_cost = 1.1
+jit = off
+CONF
+}
+
 start_postgres() {
     pg_home
     if is_fenced 0; then
@@ -192,7 +206,6 @@ start_postgres() {
             echo "listen_addresses = '127.0.0.1'"
             echo "unix_socket_directories = '$PG_RUN'"
             echo "max_connections = 400"
-            echo "shared_buffers = 256MB"
             echo "log_min_duration_statement = 1000"
             # pg_rewind (make rejoin) needs the hint bits WAL-logged.
             echo "wal_log_hints = on"
@@ -219,6 +232,7 @@ start_postgres() {
     local options="-p $PG_PORT -c logging_collector=on -c log_directory='$PG_RUN/log'"
     options+=" -c log_filename='postgresql-%Y%m%d-%H%M%S.log' -c log_rotation_age=0"
     options+=" -c log_rotation_size=$((LOG_MAX_BYTES / 1024))kB"
+    options+=" $(pg_workload_settings | sed -E 's/^([a-z_]+) = (.*)$/-c \1=\2/' | paste -sd' ')"
     ln -sfn "$PG_RUN/log" "$LOGS/postgresql"
     local attempt
     # Backends of a killed postmaster hold its shared memory until they notice and exit.

@@ -219,10 +219,17 @@ fn thumbprint(x: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// Verifies access tokens: EdDSA only, a known `kid`, and `iss`, `aud`, `exp` checked.
+mod token_cache;
+
+pub use token_cache::DEFAULT_CAPACITY as TOKEN_CACHE_CAPACITY;
+
+/// Verifies access tokens: EdDSA only, a known `kid`, and `iss`, `aud`, `exp` checked. A token that
+/// verified is remembered (bounded, `exp` still checked on every use: see `auth/token_cache.rs`), so
+/// its signature is checked once per instance rather than once per request.
 pub struct JwtVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    verified: token_cache::TokenCache,
 }
 
 impl JwtVerifier {
@@ -242,7 +249,19 @@ impl JwtVerifier {
         Ok(Self {
             keys: map,
             validation,
+            verified: token_cache::TokenCache::new(token_cache::DEFAULT_CAPACITY),
         })
+    }
+
+    /// The same verifier remembering at most `capacity` tokens.
+    pub fn with_token_cache_capacity(mut self, capacity: usize) -> Self {
+        self.verified = token_cache::TokenCache::new(capacity);
+        self
+    }
+
+    /// How many verified tokens this verifier remembers.
+    pub fn remembered_tokens(&self) -> usize {
+        self.verified.len()
     }
 
     /// Reads the PEM files named by the configuration.
@@ -259,6 +278,30 @@ impl JwtVerifier {
 
     /// Verifies a token and returns its claims; every failure is a 401.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        self.verify_at(token, chrono::Utc::now().timestamp())
+    }
+
+    /// [`JwtVerifier::verify`] at `now` (Unix seconds): a remembered token only has its `exp`
+    /// checked; any other is verified in full and remembered when it passes.
+    fn verify_at(&self, token: &str, now: i64) -> Result<Claims, ApiError> {
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        let key = token_cache::TokenCache::key(token);
+        match self.verified.get(&key, now, leeway) {
+            Some(Ok(claims)) => return Ok(claims),
+            Some(Err(())) => return Err(ApiError::Unauthorized("access token expired".into())),
+            None => {}
+        }
+        let claims = self.verify_signed(token)?;
+        // jsonwebtoken checks `exp` against the clock; the cache against `now`, which tests move.
+        if claims.exp.saturating_add(leeway) < now {
+            return Err(ApiError::Unauthorized("access token expired".into()));
+        }
+        self.verified.put(key, &claims, now, leeway);
+        Ok(claims)
+    }
+
+    /// The full check: header, key, signature and claims.
+    fn verify_signed(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid = |why: &str| ApiError::Unauthorized(format!("invalid access token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;
         if header.alg != Algorithm::EdDSA {

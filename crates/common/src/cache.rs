@@ -1,6 +1,8 @@
 //! Redis cache-aside for read endpoints.
 //!
-//! * Entries are JSON, in a Redis hash per cache key (`products:all`, `product:{id}`,
+//! * Entries are rendered response bodies ([`Rendered`]: the JSON with its entity tag, stored as
+//!   `<etag>\n<json>`), so a hit is sent as stored, with no decoding, re-encoding or hashing, in a
+//!   Redis hash per cache key (`products:all`, `product:{id}`,
 //!   `stock:store:{id}`, ...) with one field per variant (a page, a filter), so one `DEL` drops every
 //!   variant of a key. A key (with all its variants) lives at most `ttl` (default 60 s) from its
 //!   first fill: later fills do not extend it, so a busy key cannot grow or age without bound.
@@ -31,7 +33,8 @@ use std::{
     time::Duration,
 };
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::{
     ApiError,
@@ -63,6 +66,46 @@ pub const MAX_FIELDS_PER_KEY: usize = 64;
 /// service fills and invalidates it, the catalog drops it when the store is archived.
 pub fn stock_store_key(store_id: uuid::Uuid) -> String {
     format!("stock:store:{store_id}")
+}
+
+/// A response body as the cache keeps it: the JSON and its strong entity tag (the first 128 bits
+/// of the body's SHA-256, quoted), computed once when the body is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub etag: String,
+    pub body: Vec<u8>,
+}
+
+impl Rendered {
+    /// Renders `value` as JSON and tags it.
+    pub fn of<T: Serialize>(value: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+        let digest = Sha256::digest(&body);
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            etag: format!("\"{hex}\""),
+            body,
+        })
+    }
+
+    /// The stored form: `<etag>\n<json>` (compact JSON has no newline).
+    fn to_stored(&self) -> Vec<u8> {
+        let mut stored = Vec::with_capacity(self.etag.len() + 1 + self.body.len());
+        stored.extend_from_slice(self.etag.as_bytes());
+        stored.push(b'\n');
+        stored.extend_from_slice(&self.body);
+        stored
+    }
+
+    /// Reads the stored form; `None` for anything else (an entry of an older format is a miss).
+    fn from_stored(mut stored: Vec<u8>) -> Option<Self> {
+        let newline = stored.iter().position(|b| *b == b'\n')?;
+        let body = stored.split_off(newline + 1);
+        stored.truncate(newline);
+        let etag = String::from_utf8(stored).ok()?;
+        (etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"'))
+            .then_some(Self { etag, body })
+    }
 }
 
 /// A cache over one Redis pool. Cheap to clone.
@@ -123,49 +166,49 @@ impl Cache {
         self
     }
 
-    /// Like [`Cache::get_or_load`] for a variant that may not be worth caching: `None` (e.g. a page
-    /// after a client-chosen cursor) loads every time and stores nothing.
-    pub async fn get_or_load_variant<T, F, Fut>(
+    /// Like [`Cache::get_or_render`] for a variant that may not be worth caching: `None` (e.g. a
+    /// page after a client-chosen cursor) loads and renders every time and stores nothing.
+    pub async fn get_or_render_variant<T, F, Fut>(
         &self,
         key: &str,
         field: Option<&str>,
         load: F,
-    ) -> Result<T, ApiError>
+    ) -> Result<Rendered, ApiError>
     where
-        T: Serialize + DeserializeOwned,
+        T: Serialize,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
         match field {
-            Some(field) => self.get_or_load(key, field, load).await,
-            None => load().await,
+            Some(field) => self.get_or_render(key, field, load).await,
+            None => Rendered::of(&load().await?),
         }
     }
 
-    /// Returns the cached value of `key`/`field`, or loads it with `load` and caches it (unless the
-    /// key already holds its maximum of variants).
-    pub async fn get_or_load<T, F, Fut>(
+    /// Returns the cached body of `key`/`field` as stored, or loads the value with `load`, renders
+    /// it and caches it (unless the key already holds its maximum of variants).
+    pub async fn get_or_render<T, F, Fut>(
         &self,
         key: &str,
         field: &str,
         load: F,
-    ) -> Result<T, ApiError>
+    ) -> Result<Rendered, ApiError>
     where
-        T: Serialize + DeserializeOwned,
+        T: Serialize,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
         let key = format!("{}{}", self.prefix, key);
         if self.is_unflushed(&key) {
-            return load().await;
+            return Rendered::of(&load().await?);
         }
-        if let Some(hit) = self.lookup::<T>(&key, field).await {
+        if let Some(hit) = self.lookup(&key, field).await {
             return Ok(hit);
         }
         let flight = self.flight(&key, field);
         let guard = flight.lock().await;
         // Whoever held the flight before us may have filled the entry.
-        if let Some(hit) = self.lookup::<T>(&key, field).await {
+        if let Some(hit) = self.lookup(&key, field).await {
             drop(guard);
             self.land(&key, field, flight);
             return Ok(hit);
@@ -175,9 +218,12 @@ impl Cache {
             Some((version, after)) => (Some(version), after),
             None => (None, None),
         };
-        let result = fill_after(after, load()).await;
-        if let (Ok(value), Some(version)) = (&result, version) {
-            self.store(&key, field, &version, value).await;
+        let result = match fill_after(after, load()).await {
+            Ok(value) => Rendered::of(&value),
+            Err(e) => Err(e),
+        };
+        if let (Ok(rendered), Some(version)) = (&result, version) {
+            self.store(&key, field, &version, rendered).await;
         }
         drop(guard);
         self.land(&key, field, flight);
@@ -279,23 +325,23 @@ impl Cache {
             .unwrap_or_else(|_| Err("timed out".into()))
     }
 
-    async fn lookup<T: DeserializeOwned>(&self, key: &str, field: &str) -> Option<T> {
+    async fn lookup(&self, key: &str, field: &str) -> Option<Rendered> {
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
             redis::cmd("HGET")
                 .arg(key)
                 .arg(field)
-                .query_async::<Option<String>>(&mut *conn)
+                .query_async::<Option<Vec<u8>>>(&mut *conn)
                 .await
                 .map_err(|e| e.to_string())
         };
         match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(Some(json))) => match serde_json::from_str(&json) {
-                Ok(value) => {
+            Ok(Ok(Some(stored))) => match Rendered::from_stored(stored) {
+                Some(rendered) => {
                     metrics::counter!("cache_hits_total").increment(1);
-                    Some(value)
+                    Some(rendered)
                 }
-                Err(_) => None,
+                None => None,
             },
             Ok(Ok(None)) => None,
             Ok(Err(e)) => {
@@ -337,10 +383,8 @@ impl Cache {
         }
     }
 
-    async fn store<T: Serialize>(&self, key: &str, field: &str, version: &str, value: &T) {
-        let Ok(json) = serde_json::to_string(value) else {
-            return;
-        };
+    async fn store(&self, key: &str, field: &str, version: &str, rendered: &Rendered) {
+        let stored = rendered.to_stored();
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
             self.script
@@ -348,7 +392,7 @@ impl Cache {
                 .key(format!("{key}:v"))
                 .arg(version)
                 .arg(field)
-                .arg(json)
+                .arg(stored)
                 .arg(self.ttl.as_millis() as u64)
                 .arg(self.max_fields)
                 .invoke_async::<i64>(&mut *conn)
@@ -387,5 +431,34 @@ impl Cache {
         if Arc::strong_count(&flight) <= 2 {
             flights.remove(&format!("{key}\u{0}{field}"));
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // tests: failing loudly is the point
+mod tests {
+    use super::Rendered;
+
+    #[test]
+    fn a_rendered_body_is_stored_and_read_back_whole() {
+        let rendered =
+            Rendered::of(&serde_json::json!({"name": "a\nb", "n": [1, 2]})).expect("renders");
+        assert_eq!(rendered.etag.len(), 34);
+        assert_eq!(
+            Rendered::from_stored(rendered.to_stored()),
+            Some(rendered.clone())
+        );
+        let other =
+            Rendered::of(&serde_json::json!({"name": "a\nc", "n": [1, 2]})).expect("renders");
+        assert_ne!(rendered.etag, other.etag);
+    }
+
+    #[test]
+    fn an_entry_of_another_format_is_a_miss() {
+        assert_eq!(
+            Rendered::from_stored(br#"{"name":"plain json"}"#.to_vec()),
+            None
+        );
+        assert_eq!(Rendered::from_stored(b"\n{}".to_vec()), None);
     }
 }

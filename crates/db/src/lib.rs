@@ -2,6 +2,7 @@
 //! the per-service roles and grants), the migration runner, and the models that more than one
 //! service reads.
 
+pub mod fixed;
 pub mod migrate;
 pub mod models;
 pub mod schema;

@@ -375,3 +375,56 @@ fn read_scopes_follow_the_role_and_the_assignments() {
         Err(ApiError::Forbidden(_))
     ));
 }
+
+#[test]
+fn a_verified_token_is_remembered_and_checked_once() {
+    let keys = keys();
+    let token = keys.signer.sign_claims(&claims()).expect("sign");
+    assert_eq!(keys.verifier.remembered_tokens(), 0);
+    let first = keys.verifier.verify(&token).expect("verifies");
+    let again = keys.verifier.verify(&token).expect("verifies again");
+    assert_eq!(first.jti, again.jti);
+    assert_eq!(keys.verifier.remembered_tokens(), 1);
+}
+
+#[test]
+fn a_remembered_token_still_expires() {
+    let keys = keys();
+    let c = claims();
+    let token = keys.signer.sign_claims(&c).expect("sign");
+    let now = chrono::Utc::now().timestamp();
+    keys.verifier.verify_at(&token, now).expect("verifies");
+    assert_eq!(keys.verifier.remembered_tokens(), 1);
+    // Within the leeway it is still good; past it, it is refused and forgotten.
+    keys.verifier
+        .verify_at(&token, c.exp + 5)
+        .expect("within the leeway");
+    assert_rejected(keys.verifier.verify_at(&token, c.exp + 6), "expired");
+    assert_eq!(keys.verifier.remembered_tokens(), 0);
+}
+
+#[test]
+fn tokens_that_fail_are_not_remembered() {
+    let keys = keys();
+    let token = keys.signer.sign_claims(&claims()).expect("sign");
+    let (head, _) = token.rsplit_once('.').expect("three parts");
+    let forged = format!("{head}.{}", URL_SAFE_NO_PAD.encode([7_u8; 64]));
+    for _ in 0..3 {
+        assert_rejected(keys.verifier.verify(&forged), "bad signature");
+    }
+    assert_eq!(keys.verifier.remembered_tokens(), 0);
+}
+
+#[test]
+fn the_remembered_tokens_stay_bounded() {
+    let keys = keys();
+    let verifier = JwtVerifier::new(std::slice::from_ref(&keys.signer.public), ISS, AUD)
+        .expect("verifier")
+        .with_token_cache_capacity(8);
+    for _ in 0..30 {
+        let token = keys.signer.sign_claims(&claims()).expect("sign");
+        verifier.verify(&token).expect("verifies");
+        assert!(verifier.remembered_tokens() <= 8);
+    }
+    assert!(verifier.remembered_tokens() >= 1);
+}

@@ -1,7 +1,8 @@
 //! actix-web glue shared by every service: problem+json rendering, the JSON body extractor that names
-//! the offending field, request ids, access and audit logs, the operator routes (`/healthz`,
+//! the offending field, cached reads sent as stored with conditional GETs (`conditional`), request ids, access and audit logs, the operator routes (`/healthz`,
 //! `/readyz`, `/metrics`), and the server every service runs.
 
+pub mod conditional;
 mod consistency;
 mod drift;
 mod json;

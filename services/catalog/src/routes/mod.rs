@@ -5,8 +5,13 @@ pub(crate) mod products;
 pub(crate) mod stores;
 mod write;
 
-use actix_web::{HttpResponse, web};
-use inventory_common::{ApiError, auth::Admin, read::Freshness, web::AuditIds};
+use actix_web::{HttpRequest, HttpResponse, web};
+use inventory_common::{
+    ApiError,
+    auth::Admin,
+    read::Freshness,
+    web::{AuditIds, conditional},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -53,20 +58,22 @@ fn actor<'a>(admin: &'a Admin, ids: &'a AuditIds) -> Actor<'a> {
 }
 
 /// The answer of `GET /<collection>/{id}`: the active row `id`, through the cache under `key`.
+/// Sent as cached, with its `ETag` (`304` when `If-None-Match` names it).
 async fn get_active<T: CatalogTable>(
+    req: &HttpRequest,
     state: &CatalogState,
     fresh: &Freshness,
     key: &str,
     id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state
+    let rendered = state
         .cache
-        .get_or_load(key, keys::ITEM, || async {
+        .get_or_render(key, keys::ITEM, || async {
             let mut conn = state.db.read(fresh).await?;
             T::find(&mut conn, id).await
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(conditional::respond(req, rendered))
 }
 
 /// The `Location` of a created resource.

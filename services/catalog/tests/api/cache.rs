@@ -262,3 +262,68 @@ async fn invented_cursors_searches_and_ids_leave_the_cache_bounded() {
     let page = expect_json(app.get("/products?q=bound").await, 200).await;
     assert_eq!(page["items"][0]["sku"], "BOUND-1");
 }
+
+/// A GET with `If-None-Match: <tag>`.
+async fn revalidate(app: &TestApp, path: &str, etag: &str) -> reqwest::Response {
+    app.request(Method::GET, path, Some(&app.admin))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn etag_of(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no ETag on {}", res.url()))
+}
+
+#[tokio::test]
+async fn conditional_gets_answer_304_until_the_item_or_page_changes() {
+    let app = TestApp::spawn().await;
+    let product = app.create_product("ETAG-1", "Tagged").await;
+    let store = app.create_store(Some("ETAG"), "Tagged").await;
+    let item = format!("/products/{}", id_of(&product));
+    let store_item = format!("/stores/{}", id_of(&store));
+    for path in [
+        item.as_str(),
+        "/products?limit=10",
+        "/stores",
+        store_item.as_str(),
+    ] {
+        // Twice: from the database, then from the cache; the tag is the same.
+        let first = app.get(path).await;
+        let tag = etag_of(&first);
+        expect_json(first, 200).await;
+        let cached = app.get(path).await;
+        assert_eq!(etag_of(&cached), tag, "{path}");
+        let cached = expect_json(cached, 200).await;
+        // The current tag (also weak, or in a list): 304, no body, the same tag.
+        for header in [tag.clone(), format!("W/{tag}"), format!("\"nope\", {tag}")] {
+            let res = revalidate(&app, path, &header).await;
+            assert_eq!(res.status().as_u16(), 304, "{path} with {header}");
+            assert_eq!(etag_of(&res), tag);
+            assert!(res.bytes().await.unwrap().is_empty());
+        }
+        // Another tag: the whole body.
+        let res = revalidate(&app, path, "\"nope\"").await;
+        assert_eq!(expect_json(res, 200).await, cached, "{path}");
+    }
+
+    // A change gives a new tag: the old one is answered with the new body.
+    let old = etag_of(&app.get(&item).await);
+    let res = app
+        .send_json(
+            Method::PUT,
+            &item,
+            &app.admin,
+            &json!({ "sku": "ETAG-1", "name": "Retagged", "price_cents": 2 }),
+        )
+        .await;
+    expect_json(res, 200).await;
+    let res = revalidate(&app, &item, &old).await;
+    assert_ne!(etag_of(&res), old);
+    assert_eq!(expect_json(res, 200).await["name"], "Retagged");
+}

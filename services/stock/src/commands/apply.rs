@@ -5,6 +5,10 @@
 //! cannot deadlock each other. A line with `expected_quantity` takes its level's row lock at its
 //! place in that order before checking, creating the level empty when missing
 //! ([`levels::lock_quantity`]), so no writer of that level can slip between check and change.
+//!
+//! One line without `expected_quantity` (a movement or stock-in of one level) takes the one-statement
+//! path ([`one_step`]): the checks, the change, the movement and the event in a single statement,
+//! with the same answers (404 for a missing store, then product; 409 with `available`).
 
 use std::collections::BTreeSet;
 
@@ -14,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     Actor, TxError,
-    record::{Change, record},
+    record::{Change, record, step_event, step_movement},
 };
 use crate::{
     domain::{CountedQuantity, MovementKind, Note, Quantity},
@@ -22,6 +26,7 @@ use crate::{
         catalog,
         levels::{self, StockLevel},
         movements::Movement,
+        one_step::{self, OneStep, Stepped},
     },
 };
 
@@ -77,6 +82,11 @@ pub async fn apply(
     lines: &[Line],
     naming: Lines,
 ) -> Result<Vec<Applied>, TxError> {
+    if let [line] = lines
+        && is_one_statement(line)
+    {
+        return Ok(vec![apply_one_statement(conn, actor, line).await?]);
+    }
     check_references(conn, lines, naming).await?;
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|&i| (lines[i].store_id, lines[i].product_id));
@@ -115,19 +125,7 @@ async fn apply_line(
     } else {
         match levels::take(conn, line.store_id, line.product_id, n).await? {
             Some(level) => level,
-            None => {
-                let available = levels::quantity_of(conn, line.store_id, line.product_id).await?;
-                let error = ApiError::conflict(
-                    "insufficient-stock",
-                    format!(
-                        "{}only {available} in stock, {n} requested",
-                        naming.prefix(index)
-                    ),
-                )
-                .with("available", available)
-                .with("requested", n);
-                return Err(naming.conflict(index, error).into());
-            }
+            None => return Err(insufficient(conn, line, index, naming).await),
         }
     };
     let change = Change {
@@ -139,6 +137,81 @@ async fn apply_line(
     };
     let movement = record(conn, actor, &level, &change).await?;
     Ok(Applied { movement, level })
+}
+
+/// Whether `line` alone takes the one-statement path.
+pub fn is_one_statement(line: &Line) -> bool {
+    line.expected_quantity.is_none()
+}
+
+/// One line in one statement ([`one_step`]).
+async fn apply_one_statement(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    line: &Line,
+) -> Result<Applied, TxError> {
+    let (movement_id, created_at) = crate::domain::movement_id::new_movement_id();
+    let event_id = Uuid::now_v7();
+    let step = OneStep {
+        store_id: line.store_id,
+        product_id: line.product_id,
+        movement_type: line.kind.as_str(),
+        inbound: line.kind.is_inbound(),
+        quantity: line.quantity.get(),
+        delta: line.kind.delta(line.quantity.get()),
+        reason: line.reason.as_ref().map(Note::as_str),
+        reference: line.reference.as_ref().map(Note::as_str),
+        transfer_id: line.transfer_id,
+        user_id: actor.user_id,
+        request_id: &actor.request_id,
+        movement_id,
+        created_at,
+        new_level_id: Uuid::now_v7(),
+        event_id,
+        event_head: Vec::new(),
+        traceparent: actor.trace.traceparent.as_deref(),
+    };
+    let step = OneStep {
+        event_head: step_event(event_id, &step, actor, line.kind).to_bytes(),
+        ..step
+    };
+    match one_step::apply(conn, &step).await? {
+        Stepped::Applied(level) => Ok(Applied {
+            movement: step_movement(&step, &level),
+            level,
+        }),
+        Stepped::NoStore => {
+            Err(ApiError::NotFound(format!("store {} not found", line.store_id)).into())
+        }
+        Stepped::NoProduct => {
+            Err(ApiError::NotFound(format!("product {} not found", line.product_id)).into())
+        }
+        Stepped::Insufficient => Err(insufficient(conn, line, 0, Lines::Single).await),
+    }
+}
+
+/// 409 for a removal larger than the stock, with what is available now.
+async fn insufficient(
+    conn: &mut AsyncPgConnection,
+    line: &Line,
+    index: usize,
+    naming: Lines,
+) -> TxError {
+    let n = line.quantity.get();
+    let available = match levels::quantity_of(conn, line.store_id, line.product_id).await {
+        Ok(available) => available,
+        Err(e) => return e.into(),
+    };
+    let error = ApiError::conflict(
+        "insufficient-stock",
+        format!(
+            "{}only {available} in stock, {n} requested",
+            naming.prefix(index)
+        ),
+    )
+    .with("available", available)
+    .with("requested", n);
+    naming.conflict(index, error).into()
 }
 
 /// 404 for the first line whose store or product is missing or archived.

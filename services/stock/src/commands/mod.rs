@@ -66,6 +66,17 @@ pub enum Command {
     Count(Count),
 }
 
+impl Command {
+    /// Whether the command is one statement ([`apply`]'s one-line path): a movement or stock-in of
+    /// one level without `expected_quantity`.
+    pub fn is_one_statement(&self) -> bool {
+        match self {
+            Command::AddStock(line) | Command::Move(line) => apply::is_one_statement(line),
+            Command::Batch(_) | Command::Transfer(_) | Command::Count(_) => false,
+        }
+    }
+}
+
 /// A response to send (and to store for replays), with the stores whose cached reads it outdated
 /// and the types of the movements it recorded (counted once committed; a replay records none).
 #[derive(Debug, Clone)]
@@ -103,7 +114,9 @@ pub fn register_metrics() {
 /// How many times a transaction runs before a deadlock or serialization failure is given up on.
 const ATTEMPTS: u32 = 5;
 
-/// Runs `command` in one transaction, retried on deadlock or serialization failure.
+/// Runs `command` in one transaction, retried on deadlock or serialization failure. A command that
+/// is a single statement without an idempotency key ([`Command::is_one_statement`]) runs without
+/// `BEGIN`/`COMMIT` around it: the statement commits on its own, in one round trip.
 pub async fn run(
     pool: &PgPool,
     caller: &Caller,
@@ -114,8 +127,12 @@ pub async fn run(
     let mut conn = db::conn(pool).await?;
     let mut attempt = 1;
     loop {
-        let result = conn
-            .transaction::<_, TxError, _>(async |conn| {
+        let result = if idempotency.is_none() && command.is_one_statement() {
+            execute(&mut conn, caller, actor, command)
+                .await
+                .map(Outcome::Fresh)
+        } else {
+            conn.transaction::<_, TxError, _>(async |conn| {
                 if let Some(idem) = idempotency
                     && let Some(replay) = begin_idempotent(conn, actor, idem).await?
                 {
@@ -127,7 +144,8 @@ pub async fn run(
                 }
                 Ok(Outcome::Fresh(reply))
             })
-            .await;
+            .await
+        };
         match result {
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
                 metrics::counter!("stock_transaction_retries_total").increment(1);

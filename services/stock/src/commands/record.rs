@@ -10,6 +10,7 @@ use crate::{
     models::{
         levels::StockLevel,
         movements::{self, Movement, NewMovement},
+        one_step::OneStep,
         outbox::{self, NewOutboxRow},
     },
 };
@@ -104,6 +105,57 @@ pub async fn record_reorder_level(
     )
     .await?;
     Ok(())
+}
+
+/// The movement row a one-statement step wrote for `level` (the level after it).
+pub fn step_movement(step: &OneStep<'_>, level: &StockLevel) -> Movement {
+    Movement {
+        id: step.movement_id,
+        store_id: level.store_id,
+        product_id: level.product_id,
+        level_id: level.id,
+        movement_type: step.movement_type.to_owned(),
+        quantity: step.quantity,
+        delta: step.delta,
+        quantity_after: level.quantity,
+        level_version: level.version,
+        reason: step.reason.map(str::to_owned),
+        reference: step.reference.map(str::to_owned),
+        transfer_id: step.transfer_id,
+        user_id: step.user_id,
+        request_id: Some(step.request_id.to_owned()),
+        created_at: step.created_at,
+    }
+}
+
+/// The event of a one-statement step without the fields the level gives (level id, quantity after,
+/// version, reorder level: left at their defaults, which protobuf does not encode), for the
+/// statement to append ([`crate::models::one_step::PROTO_TAIL`]).
+pub fn step_event(
+    event_id: Uuid,
+    step: &OneStep<'_>,
+    actor: &Actor,
+    kind: MovementKind,
+) -> StockEvent {
+    let placeholder = StockLevel {
+        id: Uuid::nil(),
+        store_id: step.store_id,
+        product_id: step.product_id,
+        quantity: 0,
+        reorder_level: 0,
+        version: 0,
+        created_at: step.created_at,
+        updated_at: step.created_at,
+    };
+    let mut event = event(
+        event_id,
+        &step_movement(step, &placeholder),
+        &placeholder,
+        actor,
+        kind,
+    );
+    event.level_id.clear();
+    event
 }
 
 /// The event of the contract (`proto/inventory/v1/stock_event.proto`) for a recorded movement.

@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod idempotency;
 pub mod levels;
 pub mod movements;
+pub mod one_step;
 pub mod outbox;
 pub mod reports;

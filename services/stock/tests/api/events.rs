@@ -286,3 +286,86 @@ async fn rows_leased_by_a_dead_relay_are_published_when_the_lease_runs_out() {
     .await;
     assert!(drained.is_some(), "the outbox drains");
 }
+
+/// A movement of one level is one statement that appends the level's fields to the event the service
+/// encoded; the event decodes to exactly what the movement and level say, also for values that take
+/// several bytes to encode.
+#[tokio::test]
+async fn a_one_statement_movement_publishes_the_whole_event() {
+    let app = TestApp::spawn().await;
+    let (s, p) = (app.store().await, app.product().await);
+    let stock_in = expect_json(
+        app.post(
+            "/stock/movements",
+            &app.admin,
+            &movement(s, p, "STOCK_IN", 1_000_000_000),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let level_id = stock_in["level"]["id"].as_str().expect("id").to_owned();
+    expect_json(
+        app.put(
+            &format!("/stock/{level_id}"),
+            &app.admin,
+            &json!({ "quantity": 999_999_000, "reorder_level": 300 }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let sale = expect_json(
+        app.post("/stock/movements", &app.admin, &json!({ "store_id": s, "product_id": p, "type": "SALE", "quantity": 129, "reason": "walk-in" }))
+            .await,
+        201,
+    )
+    .await;
+
+    let events = stream_covering_movements(&app).await;
+    let by_movement = assert_once_per_movement(&events);
+    for (body, kind, quantity, delta, after, version, reorder) in [
+        (
+            &stock_in,
+            MovementType::StockIn,
+            1_000_000_000,
+            1_000_000_000,
+            1_000_000_000,
+            1,
+            0,
+        ),
+        (&sale, MovementType::Sale, 129, -129, 999_998_871, 3, 300),
+    ] {
+        let movement_id = body["movement"]["id"].as_str().expect("id");
+        let event = &by_movement[movement_id];
+        assert_eq!(event.movement_type(), kind);
+        assert_eq!(event.movement_id, movement_id);
+        assert_eq!(event.level_id, level_id);
+        assert_eq!(event.store_id, s.to_string());
+        assert_eq!(event.product_id, p.to_string());
+        assert_eq!((event.quantity, event.delta), (quantity, delta));
+        assert_eq!(
+            (
+                event.quantity_after,
+                event.level_version,
+                event.reorder_level
+            ),
+            (after, version, reorder)
+        );
+        assert_eq!(body["movement"]["quantity_after"], after);
+        assert_eq!(body["level"]["quantity"], after);
+        assert_eq!(event.user_id, app.admin_id.to_string());
+        assert_eq!(
+            event.occurred_at_micros,
+            chrono::DateTime::parse_from_rfc3339(
+                body["movement"]["created_at"].as_str().expect("time")
+            )
+            .expect("time")
+            .timestamp_micros()
+        );
+    }
+    assert_eq!(
+        by_movement[sale["movement"]["id"].as_str().expect("id")].reason,
+        "walk-in"
+    );
+}

@@ -347,3 +347,47 @@ async fn history_filters_and_pages_newest_first() {
         assert_eq!(problem["errors"][0]["field"], field, "{query}");
     }
 }
+
+#[tokio::test]
+async fn a_store_page_answers_304_until_its_levels_change() {
+    let app = TestApp::spawn().await;
+    let (s, p) = (app.store().await, app.product().await);
+    app.stock_in(s, p, 10).await;
+    let path = format!("/stock/{s}?limit=100");
+    let get = |tag: Option<String>| {
+        let mut req = app.request(reqwest::Method::GET, &path, Some(&app.admin));
+        if let Some(tag) = tag {
+            req = req.header("If-None-Match", tag);
+        }
+        req.send()
+    };
+    let etag = |res: &reqwest::Response| {
+        res.headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .expect("an ETag")
+    };
+    let first = get(None).await.expect("request");
+    let tag = etag(&first);
+    let page = expect_json(first, 200).await;
+    assert_eq!(page["items"][0]["quantity"], 10);
+    // Cached now: the same tag; naming it gives 304 without a body.
+    let again = get(None).await.expect("request");
+    assert_eq!(etag(&again), tag);
+    let res = get(Some(tag.clone())).await.expect("request");
+    assert_eq!(res.status().as_u16(), 304);
+    assert_eq!(etag(&res), tag);
+    assert!(res.bytes().await.expect("body").is_empty());
+
+    // A sale changes the page: the old tag gets the new page and a new tag.
+    expect_json(
+        app.post("/stock/movements", &app.admin, &movement(s, p, "SALE", 3))
+            .await,
+        201,
+    )
+    .await;
+    let res = get(Some(tag.clone())).await.expect("request");
+    assert_ne!(etag(&res), tag);
+    assert_eq!(expect_json(res, 200).await["items"][0]["quantity"], 7);
+}

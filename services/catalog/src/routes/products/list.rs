@@ -1,9 +1,10 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
     pagination::{Page, PageParams},
     read::Freshness,
+    web::conditional,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -33,9 +34,11 @@ pub struct ListQuery {
 /// `GET /products?q=&limit=&cursor=`: active products in creation order, a page at a time, optionally
 /// those whose SKU or name contains `q` (any case).
 #[utoipa::path(get, operation_id = "products_list", path = "/products", tag = "products", params(ListQuery, PageParams),
-    responses((status = 200, description = "A page of active products in creation order", body = Page<ProductView>)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"),
+              (status = 200, description = "A page of active products in creation order", body = Page<ProductView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
+    req: HttpRequest,
     caller: Caller,
     state: web::Data<CatalogState>,
     fresh: Freshness,
@@ -45,12 +48,13 @@ pub async fn list(
     let search = SearchQuery::parse(query.q.as_deref()).map_err(|e| ApiError::fields(vec![e]))?;
     let text = search.as_ref().map(|s| s.text());
     let field = keys::page_field(page.limit, page.after, text);
-    let rows = state
+    let rendered = state
         .cache
-        .get_or_load_variant(keys::products_key(text), field.as_deref(), || async {
+        .get_or_render_variant(keys::products_key(text), field.as_deref(), || async {
             let mut conn = state.db.read(&fresh).await?;
-            products::list(&mut conn, search.as_ref(), page.after, page.limit).await
+            let rows = products::list(&mut conn, search.as_ref(), page.after, page.limit).await?;
+            Ok(Page::from_rows(rows, page.limit, |p| p.id.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |p| p.id.to_string())))
+    Ok(conditional::respond(&req, rendered))
 }

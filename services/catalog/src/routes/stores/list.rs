@@ -1,9 +1,10 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
     pagination::{Page, PageParams},
     read::Freshness,
+    web::conditional,
 };
 
 use crate::{keys, models::stores, state::CatalogState};
@@ -12,9 +13,11 @@ use crate::{keys, models::stores, state::CatalogState};
 ///
 /// `GET /stores?limit=&cursor=`: active stores in creation order, a page at a time.
 #[utoipa::path(get, operation_id = "stores_list", path = "/stores", tag = "stores", params(PageParams),
-    responses((status = 200, description = "A page of active stores in creation order", body = Page<crate::models::stores::StoreView>)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"),
+              (status = 200, description = "A page of active stores in creation order", body = Page<crate::models::stores::StoreView>)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 pub async fn list(
+    req: HttpRequest,
     caller: Caller,
     state: web::Data<CatalogState>,
     fresh: Freshness,
@@ -22,12 +25,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
     let field = keys::page_field(page.limit, page.after, None);
-    let rows = state
+    let rendered = state
         .cache
-        .get_or_load_variant(keys::STORES_ALL, field.as_deref(), || async {
+        .get_or_render_variant(keys::STORES_ALL, field.as_deref(), || async {
             let mut conn = state.db.read(&fresh).await?;
-            stores::list(&mut conn, page.after, page.limit).await
+            let rows = stores::list(&mut conn, page.after, page.limit).await?;
+            Ok(Page::from_rows(rows, page.limit, |s| s.id.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |s| s.id.to_string())))
+    Ok(conditional::respond(&req, rendered))
 }

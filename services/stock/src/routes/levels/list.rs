@@ -2,13 +2,14 @@
 //! before the cache is read: a cached page holds one store's levels, the same for every caller
 //! allowed to read that store, and nothing caller-specific.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use inventory_common::{
     ApiError,
     auth::Caller,
     openapi::ProblemDoc,
     pagination::{Page, PageRequest},
     read::Freshness,
+    web::conditional,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -45,7 +46,8 @@ pub struct LevelQuery {
 
 #[utoipa::path(get, operation_id = "stock_levels_list", path = "/stock/{id}", tag = "stock",
     params(("id" = Uuid, Path, description = "The store (the same path with PUT counts a stock level)"), LevelQuery),
-    responses((status = 200, description = "A page of the store's levels in product id order", body = Page<LevelView>),
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"),
+              (status = 200, description = "A page of the store's levels in product id order", body = Page<LevelView>),
               (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 404, description = "The store never existed (an archived store's levels stay readable)", body = ProblemDoc, content_type = "application/problem+json")))]
 /// A store's stock levels.
@@ -57,6 +59,7 @@ pub struct LevelQuery {
 pub async fn list(
     state: web::Data<StockState>,
     fresh: Freshness,
+    req: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     q: web::Query<LevelQuery>,
@@ -77,9 +80,9 @@ pub async fn list(
             page.limit,
         )
     });
-    let rows: Vec<LevelView> = state
+    let rendered = state
         .cache
-        .get_or_load_variant(
+        .get_or_render_variant(
             &StockState::store_key(store_id),
             field.as_deref(),
             || async {
@@ -90,13 +93,12 @@ pub async fn list(
                 let rows =
                     levels::list_for_store(&mut conn, store_id, filter, page.after, page.limit)
                         .await?;
-                Ok(rows.iter().map(|l| l.view()).collect())
+                let views: Vec<LevelView> = rows.iter().map(|l| l.view()).collect();
+                Ok(Page::from_rows(views, page.limit, |l| {
+                    l.product_id.to_string()
+                }))
             },
         )
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |l| {
-            l.product_id.to_string()
-        })),
-    )
+    Ok(conditional::respond(&req, rendered))
 }
