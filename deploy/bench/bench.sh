@@ -41,7 +41,8 @@ CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 SALE_CONNECTIONS="${BENCH_SALE_CONNECTIONS:-32}"
 PG_CLIENTS="${BENCH_PG_CLIENTS:-8}"
 ONLY="${BENCH_ONLY:-a b c d e f g}"
-LIMIT_PG_PORT=15633 PROXY_PORT=28090 PROXY_UPSTREAM_PORT=28091
+# Clear of the bench stack (PG_PORT) and its replicas (PG_PORT + 1, + 2, ...).
+LIMIT_PG_PORT=15690 PROXY_PORT=28090 PROXY_UPSTREAM_PORT=28091
 SECS="${DURATION%s}"
 OUT="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
 STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
@@ -164,6 +165,7 @@ say "    seeded in $((SECONDS - seed_started)) s"
 sed 's|^\(.*\)$|/stock/\1?limit=100|' "$work/stores" >"$work/stock-pages"
 sed 's|^\(.*\)$|/products/\1|' "$work/products" >"$work/product-items"
 echo "/products?limit=100" >"$work/product-pages"
+sed 's|^\(.*\)$|/reports/stores/\1/daily|' "$work/stores" >"$work/daily-reports"
 
 BENCH_TOKEN="$(curl -fsS -X POST "$GATEWAY_URL/auth/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"$INVENTORY_ADMIN_USERNAME\",\"password\":\"$INVENTORY_ADMIN_PASSWORD\"}" |
@@ -257,11 +259,12 @@ if wanted f; then
         say "==> f) skipped: the gateway hands out no ETag for products"
     fi
 fi
+run_scenario g "GET /reports/stores/{store}/daily, random store (uncached: the replica when there is one)" proxy-hop "$CONNECTIONS" BENCH_PATHS="$work/daily-reports" -- -s "$BENCH_DIR/get.lua"
 
 # --- report -----------------------------------------------------------------------------------
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 python3 "$BENCH_DIR/report.py" --results "$results" --json "$OUT/bench-$stamp.json" \
     --meta "stores=$STORES" "products=$PRODUCTS" "duration_s=$SECS" "pg_clients=$PG_CLIENTS" \
-    "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "bin_dir=$BIN_DIR" "cores=$(nproc)" "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+    "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "bin_dir=$BIN_DIR" "cores=$(nproc)" "replicas=${PG_REPLICAS:-1}" "sync_replica=${PG_SYNC_REPLICA:-0}" "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$OUT/bench-$stamp.json" "$OUT/latest.json"
 say "JSON: $OUT/bench-$stamp.json (and latest.json)"
