@@ -131,6 +131,23 @@ impl TestApp {
             .n
     }
 
+    /// The text column `s` of every row of `sql`.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct S {
+            #[diesel(sql_type = Text)]
+            s: String,
+        }
+        let mut conn = self.db.connect().await;
+        diesel::sql_query(sql)
+            .load::<S>(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .map(|row| row.s)
+            .collect()
+    }
+
     /// The level's quantity in the database (-1 when there is no level).
     pub async fn quantity(&self, store: Uuid, product: Uuid) -> i64 {
         self.scalar(&format!(
