@@ -4,9 +4,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 STACK_SCRIPT := deploy/local/stack.sh
-# The test stack has its own ports and state, so it can run while `make up`'s stack is up. Every
-# default port lies outside Linux's ephemeral range (32768-60999).
-TEST_STACK := STACK=test PG_PORT=15532 REDIS_PORT=16479 GATEWAY_PORT=18080 SERVICE_PORT_BASE=28100 PG_FAST=1
+# The test stack has its own ports and state (deploy/local/stacks.sh), so it can run while
+# `make up`'s stack is up.
+TEST_STACK := STACK=test
 
 .PHONY: help build up down clean logs status test bench lint fmt schema backup restore failover rejoin
 

@@ -21,7 +21,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export BENCH_DIR="$ROOT/deploy/bench"
-export STACK=bench PG_PORT=15632 REDIS_PORT=16579 GATEWAY_PORT=28080 SERVICE_PORT_BASE=28200
+# The bench stack's ports, and those of the limit processes, are in deploy/local/stacks.sh.
+export STACK=bench
 # Durable like a real deployment (a test-stack shell may have PG_FAST=1), no trace collector.
 export PG_FAST=0
 unset OTEL_EXPORTER_OTLP_ENDPOINT
@@ -41,14 +42,14 @@ CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 SALE_CONNECTIONS="${BENCH_SALE_CONNECTIONS:-32}"
 PG_CLIENTS="${BENCH_PG_CLIENTS:-8}"
 ONLY="${BENCH_ONLY:-a b c d e f g}"
-# Clear of the bench stack (PG_PORT) and its replicas (PG_PORT + 1, + 2, ...).
-LIMIT_PG_PORT=15690 PROXY_PORT=28090 PROXY_UPSTREAM_PORT=28091
 SECS="${DURATION%s}"
 OUT="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
 STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
 # The stack's helpers (as_pg_owner, pg_bin, reachable_dir, stop_pid, nginx_bin, the PostgreSQL settings).
 # shellcheck source=deploy/local/stack.sh
 . "$STACK_SCRIPT"
+# Clear of the bench stack (PG_PORT) and its replicas (PG_PORT + 1, + 2, ...).
+LIMIT_PG_PORT="$BENCH_LIMIT_PG_PORT" PROXY_PORT="$BENCH_PROXY_PORT" PROXY_UPSTREAM_PORT=$((BENCH_PROXY_PORT + 1))
 say() { printf '%s\n' "$*" >&2; }
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 

@@ -21,22 +21,21 @@
 # restarts it, 10), LOG_MAX_BYTES and LOG_KEEP (each log rotates at 10 MiB, 3 older files kept),
 # REDIS_MAXMEMORY (256mb), PG_REPLICAS (streaming replicas, 1; 0: none) on PG_PORT+1.., PG_SYNC_REPLICA
 # (1: the first replica is synchronous), and the services' own variables (README).
-# The default ports lie outside Linux's ephemeral range (32768-60999), so no client socket holds them.
+# The default ports of each stack are in deploy/local/stacks.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STACK="${STACK:-dev}"
 STATE_DIR="${STATE_DIR:-$ROOT/.state/$STACK}"
-PG_PORT="${PG_PORT:-15432}"
-REDIS_PORT="${REDIS_PORT:-16379}"
-GATEWAY_PORT="${GATEWAY_PORT:-8080}"
-SERVICE_PORT_BASE="${SERVICE_PORT_BASE:-18100}"
+# The ports (and PG_FAST) of each stack: one table, deploy/local/stacks.sh.
+# shellcheck source=deploy/local/stacks.sh
+. "$ROOT/deploy/local/stacks.sh"
+stack_defaults "$STACK"
 AUTH_INSTANCES="${AUTH_INSTANCES:-2}"
 CATALOG_INSTANCES="${CATALOG_INSTANCES:-2}"
 STOCK_INSTANCES="${STOCK_INSTANCES:-2}"
 LEDGER_INSTANCES="${LEDGER_INSTANCES:-1}"
 BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
-PG_FAST="${PG_FAST:-0}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 PROBE_GRACE="${PROBE_GRACE:-10}"
 LOG_MAX_BYTES="${LOG_MAX_BYTES:-10485760}"

@@ -7,12 +7,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export STACK="${STACK:-test}"
 STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
+# The test stack's ports (deploy/local/stacks.sh), exported for the stack and the tests.
+# shellcheck source=deploy/local/stacks.sh
+. "$ROOT/deploy/local/stacks.sh"
+stack_defaults "$STACK"
+export PG_PORT REDIS_PORT GATEWAY_PORT SERVICE_PORT_BASE PG_FAST INVENTORY_TEST_OTLP_PORT
 
 # Cheap bcrypt for tests; production keeps the default cost of 12.
 export INVENTORY_BCRYPT_COST="${INVENTORY_BCRYPT_COST:-4}"
 export RUST_LOG="${RUST_LOG:-info,opentelemetry_sdk=off,opentelemetry_otlp=off}"
-# Spans go to a receiver that the tracing end-to-end test runs on this port.
-export INVENTORY_TEST_OTLP_PORT="${INVENTORY_TEST_OTLP_PORT:-28199}"
+# Spans go to a receiver that the tracing end-to-end test runs on INVENTORY_TEST_OTLP_PORT.
 # Small log files, so that tests/e2e/stack_logs.rs can write past the cap quickly.
 export LOG_MAX_BYTES="${LOG_MAX_BYTES:-262144}" LOG_KEEP="${LOG_KEEP:-2}"
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$INVENTORY_TEST_OTLP_PORT"
