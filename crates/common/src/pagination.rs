@@ -129,7 +129,14 @@ pub struct PageParams {
     /// Page size, 1 to 500 (default 50).
     #[cfg_attr(feature = "web", param(value_type = Option<i64>, minimum = 1, maximum = 500))]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (absent or blank: the first page).
+    #[cfg_attr(
+        feature = "web",
+        param(
+            required = false,
+            pattern = "^\\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
+        )
+    )]
     pub cursor: Option<String>,
 }
 

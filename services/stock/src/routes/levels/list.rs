@@ -7,7 +7,7 @@ use inventory_common::{
     ApiError,
     auth::Caller,
     openapi::ProblemDoc,
-    pagination::{Page, PageRequest},
+    pagination::{Page, PageParams},
     read::Freshness,
     web::conditional,
 };
@@ -27,15 +27,9 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LevelQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
-    limit: Option<String>,
-    /// The `next_cursor` of the previous page (absent or blank: the first page).
-    #[param(
-        required = false,
-        pattern = "^\\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
-    )]
-    cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageParams,
     /// Only levels at or under their reorder level (default false).
     #[param(value_type = bool, required = false)]
     low_stock: Option<String>,
@@ -45,7 +39,7 @@ pub struct LevelQuery {
 }
 
 #[utoipa::path(get, operation_id = "stock_levels_list", path = "/stock/{id}", tag = "stock",
-    params(("id" = Uuid, Path, description = "The store (the same path with PUT counts a stock level)"), LevelQuery),
+    params(("id" = Uuid, Path, description = "The store (the same path with PUT counts a stock level)"), LevelQuery, PageParams),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag`"),
               (status = 200, description = "A page of the store's levels in product id order", body = Page<LevelView>),
               (status = 403, description = "The caller is neither admin nor assigned to the store", body = ProblemDoc, content_type = "application/problem+json"),
@@ -66,7 +60,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let store_id = path.into_inner();
     caller.require_store(store_id)?;
-    let page = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = q.page.parse()?;
     let filter = LevelFilter {
         low_stock: query::flag(q.low_stock.as_deref(), "low_stock")?,
         product_id: query::uuid(q.product_id.as_deref(), "product_id")?,

@@ -5,7 +5,7 @@ use inventory_common::{
     ApiError,
     auth::Caller,
     openapi::ProblemDoc,
-    pagination::{Page, PageRequest},
+    pagination::{Page, PageParams},
     read::Freshness,
 };
 use serde::Deserialize;
@@ -22,15 +22,9 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(value_type = i64, required = false, minimum = 1, maximum = 500)]
-    limit: Option<String>,
-    /// The `next_cursor` of the previous page (absent or blank: the first page).
-    #[param(
-        required = false,
-        pattern = "^\\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\\s*$"
-    )]
-    cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageParams,
     /// Only this store's movements (one the caller may read; absent: every store the caller may
     /// read).
     #[param(value_type = Uuid, required = false)]
@@ -78,7 +72,7 @@ impl HistoryQuery {
     }
 }
 
-#[utoipa::path(get, operation_id = "stock_movements_list", path = "/stock/movements", tag = "movements", params(HistoryQuery),
+#[utoipa::path(get, operation_id = "stock_movements_list", path = "/stock/movements", tag = "movements", params(HistoryQuery, PageParams),
     responses((status = 200, description = "A page of movements, newest first; without `store_id`, only the stores the caller may read (every store for an admin, none for a user without stores)", body = Page<MovementView>),
               (status = 403, description = "`store_id` names a store the caller is not assigned to (and the caller is not admin)", body = ProblemDoc, content_type = "application/problem+json")))]
 /// Movement history.
@@ -94,7 +88,7 @@ pub async fn list(
     caller: Caller,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = q.page.parse()?;
     let filter = q.filter(&caller)?;
     if filter.stores.as_ref().is_some_and(Vec::is_empty) {
         return Ok(HttpResponse::Ok().json(Page::<MovementView>::from_rows(
