@@ -231,18 +231,28 @@ impl Cache {
     }
 
     /// Drops `keys` after a committed write, so the next read of any instance reloads them. When
-    /// Redis cannot be reached, the keys are retried in the background until it can.
-    pub async fn invalidate(&self, keys: &[String]) {
+    /// Redis cannot be reached, the keys are retried in the background until it can. `committed`
+    /// is the write's position when it found it on its own connection ([`Db::position_after`]);
+    /// otherwise, with a replica, the primary is asked for its current one. `also` (e.g.
+    /// [`Db::remember_cmd`]) is sent in the same round trip; the answer is whether it was.
+    pub async fn invalidate(
+        &self,
+        keys: &[String],
+        committed: Option<Lsn>,
+        also: Option<redis::Cmd>,
+    ) -> bool {
         let keys: Vec<String> = keys
             .iter()
             .map(|k| format!("{}{}", self.prefix, k))
             .collect();
         // After the commit: the position every fill of these keys must have been replayed to.
-        let position = match &self.positions {
-            Some(db) => Some(db.primary_position().await.unwrap_or(Lsn::MAX)),
-            None => None,
+        let position = match (&self.positions, committed) {
+            (None, _) => None,
+            (Some(_), Some(lsn)) => Some(lsn),
+            (Some(db), None) => Some(db.primary_position().await.unwrap_or(Lsn::MAX)),
         };
-        if let Err(e) = self.flush(&keys, position).await {
+        let sent = also.is_some();
+        if let Err(e) = self.flush(&keys, position, also).await {
             self.failed("invalidate", &e);
             let first = {
                 let mut unflushed = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
@@ -253,7 +263,9 @@ impl Cache {
             if first {
                 self.retry_unflushed();
             }
+            return false;
         }
+        sent
     }
 
     fn is_unflushed(&self, key: &str) -> bool {
@@ -276,7 +288,7 @@ impl Cache {
                     .collect();
                 // The writes are older than the outage; their positions are not known any more.
                 let position = cache.positions.as_ref().map(|_| Lsn::MAX);
-                if keys.is_empty() || cache.flush(&keys, position).await.is_ok() {
+                if keys.is_empty() || cache.flush(&keys, position, None).await.is_ok() {
                     let mut unflushed = cache.unflushed.lock().unwrap_or_else(|e| e.into_inner());
                     for key in &keys {
                         unflushed.remove(key);
@@ -295,8 +307,16 @@ impl Cache {
 
     /// Bumps the versions of `keys` (already prefixed) and deletes them; first, with a replica, keeps
     /// `position` as theirs, so a reader that sees the new version also sees the position.
-    async fn flush(&self, keys: &[String], position: Option<Lsn>) -> Result<(), String> {
+    async fn flush(
+        &self,
+        keys: &[String],
+        position: Option<Lsn>,
+        also: Option<redis::Cmd>,
+    ) -> Result<(), String> {
         let mut pipe = redis::pipe();
+        if let Some(cmd) = also {
+            pipe.add_command(cmd).ignore();
+        }
         for key in keys {
             if let Some(position) = position {
                 pipe.cmd("EVAL")

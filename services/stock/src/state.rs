@@ -2,7 +2,12 @@
 
 use std::sync::Arc;
 
-use inventory_common::{cache::Cache, db::PgPool, read::Db, redis::RedisPool};
+use inventory_common::{
+    cache::Cache,
+    db::PgPool,
+    read::{Committed, Db, Lsn},
+    redis::RedisPool,
+};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -27,12 +32,22 @@ impl StockState {
         inventory_common::cache::stock_store_key(store_id)
     }
 
-    /// After a commit: wakes the relay and drops the cached reads of the changed stores.
-    pub async fn committed(&self, stores: &[Uuid]) {
+    /// After a commit by `writer` (whose position `position` is, with a replica): wakes the relay,
+    /// drops the cached reads of the changed stores and, in the same round trip to Redis,
+    /// remembers the position as the writer's last write. Returns what the response tells the
+    /// consistency middleware.
+    pub async fn committed(
+        &self,
+        stores: &[Uuid],
+        writer: Uuid,
+        position: Option<Lsn>,
+    ) -> Option<Committed> {
         self.relay.notify_one();
         let mut keys: Vec<String> = stores.iter().map(|s| Self::store_key(*s)).collect();
         keys.sort();
         keys.dedup();
-        self.cache.invalidate(&keys).await;
+        let remember = position.map(|lsn| self.db.remember_cmd(writer, lsn));
+        let remembered = self.cache.invalidate(&keys, position, remember).await;
+        position.map(|lsn| Committed { lsn, remembered })
     }
 }

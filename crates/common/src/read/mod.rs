@@ -34,7 +34,8 @@ use diesel::{
     QueryableByName,
     sql_types::{Bool, Text},
 };
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use inventory_db::fixed::fixed;
 use uuid::Uuid;
 
 pub(crate) use lsn::KEEP_MAX;
@@ -56,6 +57,18 @@ tokio::task_local! {
 /// Runs `load` (a cache fill) so that every [`Db::read`] inside it reads at or after `lsn`.
 pub async fn fill_after<F: Future>(lsn: Option<Lsn>, load: F) -> F::Output {
     FILL_AFTER.scope(lsn, load).await
+}
+
+/// Where a committed write left the primary's WAL, found on the write's own connection
+/// ([`Db::position_after`]). A handler leaves it in its response's extensions; the consistency
+/// middleware hands it out as the `Consistency-Token` and remembers it for the caller, instead of
+/// asking the primary again on another connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed {
+    pub lsn: Lsn,
+    /// Whether the caller's position is already remembered (sent to Redis with the write's cache
+    /// invalidation, [`Db::remember_cmd`]); otherwise the middleware remembers it.
+    pub remembered: bool,
 }
 
 /// What one request must see: the token it presented and who it is (for their own last write).
@@ -257,36 +270,61 @@ impl Db {
     /// The primary's current WAL insert position: at or after every commit made so far.
     pub async fn primary_position(&self) -> Result<Lsn, ApiError> {
         let mut conn = conn(&self.primary).await?;
-        let row: Position = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-            .get_result(&mut conn)
+        position_on(&mut conn).await
+    }
+
+    /// With a replica: the position after a commit just made on `conn` (a primary connection),
+    /// which every later read of that write must see. `None` without a replica (there is nothing
+    /// to hand out), or when the position cannot be read (then it is asked for again later).
+    pub async fn position_after(&self, conn: &mut AsyncPgConnection) -> Option<Lsn> {
+        if !self.has_replica() {
+            return None;
+        }
+        position_on(conn)
             .await
-            .map_err(ApiError::from)?;
-        row.lsn
-            .parse()
-            .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))
+            .inspect_err(|error| tracing::warn!(%error, "no position for a committed write"))
+            .ok()
     }
 
     /// After a committed write by `user` (called only with a replica): the position every later
-    /// read must see, remembered for that user and returned as the `Consistency-Token`.
-    pub async fn wrote(&self, user: Option<Uuid>) -> Result<Lsn, ApiError> {
-        let lsn = self.primary_position().await?;
-        if let Some(user) = user {
+    /// read must see — `committed` when the write found it on its own connection, otherwise the
+    /// primary's current one — remembered for that user and returned as the `Consistency-Token`.
+    pub async fn wrote(
+        &self,
+        user: Option<Uuid>,
+        committed: Option<Committed>,
+    ) -> Result<Lsn, ApiError> {
+        let (lsn, remembered) = match committed {
+            Some(c) => (c.lsn, c.remembered),
+            None => (self.primary_position().await?, false),
+        };
+        if let Some(user) = user
+            && !remembered
+        {
             self.remember(user, lsn).await;
         }
         Ok(lsn)
     }
 
-    /// Keeps the larger of the stored and `lsn` under `ryw:{user}` for the TTL. A failure is logged:
-    /// the user's next reads may then lag (Redis is down, so they go to the primary anyway).
+    /// The Redis command that keeps the larger of the stored and `lsn` under `ryw:{user}` for the
+    /// TTL: sent by [`Db::wrote`], or by a write in the same round trip as its cache invalidation.
+    pub fn remember_cmd(&self, user: Uuid, lsn: Lsn) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(KEEP_MAX)
+            .arg(1)
+            .arg(format!("{}ryw:{user}", self.writes.prefix))
+            .arg(lsn.to_key_value())
+            .arg(self.writes.ttl.as_millis() as u64);
+        cmd
+    }
+
+    /// Remembers `lsn` as `user`'s last write ([`Db::remember_cmd`]). A failure is logged: the
+    /// user's next reads may then lag (Redis is down, so they go to the primary anyway).
     async fn remember(&self, user: Uuid, lsn: Lsn) {
-        let key = format!("{}ryw:{user}", self.writes.prefix);
+        let cmd = self.remember_cmd(user, lsn);
         let run = async {
             let mut redis = self.writes.redis.get().await.map_err(|e| e.to_string())?;
-            redis::Script::new(KEEP_MAX)
-                .key(key)
-                .arg(lsn.to_key_value())
-                .arg(self.writes.ttl.as_millis() as u64)
-                .invoke_async::<i64>(&mut *redis)
+            cmd.query_async::<i64>(&mut *redis)
                 .await
                 .map_err(|e| e.to_string())
         };
@@ -296,6 +334,18 @@ impl Db {
             Err(_) => tracing::warn!("cannot remember the caller's last write: timed out"),
         }
     }
+}
+
+/// The WAL insert position of the primary `conn` is connected to: at or after every commit made
+/// so far, this connection's included (a prepared statement: one round trip).
+async fn position_on(conn: &mut AsyncPgConnection) -> Result<Lsn, ApiError> {
+    let row: Position = fixed("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+        .get_result(conn)
+        .await
+        .map_err(ApiError::from)?;
+    row.lsn
+        .parse()
+        .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))
 }
 
 async fn replayed(conn: &mut PgConn<'_>, lsn: Lsn) -> bool {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     ApiError,
     auth::{Caller, VerifiedClaims},
-    read::{Db, Freshness, Lsn},
+    read::{Committed, Db, Freshness, Lsn},
 };
 
 /// The header that carries a write's position to later reads.
@@ -75,7 +75,8 @@ pub async fn consistency(
         return Ok(res);
     };
     let user = caller_of(res.request());
-    match db.wrote(user).await {
+    let committed = res.response().extensions().get::<Committed>().copied();
+    match db.wrote(user, committed).await {
         Ok(lsn) => {
             if let Ok(value) = HeaderValue::from_str(&lsn.to_string()) {
                 res.headers_mut().insert(

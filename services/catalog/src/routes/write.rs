@@ -3,7 +3,7 @@
 //! cache keys the write made stale ([`Written`]): the one place the catalog invalidates its cache,
 //! as stock does in `StockState::committed`.
 
-use inventory_common::{ApiError, auth::Admin, db, web::AuditIds};
+use inventory_common::{ApiError, auth::Admin, db, read::Lsn, web::AuditIds};
 use uuid::Uuid;
 
 use super::actor;
@@ -16,11 +16,12 @@ pub(crate) async fn create<T: CatalogTable + Written>(
     ids: &AuditIds,
     draft: &T::Draft,
 ) -> Result<T::View, ApiError> {
-    let created = {
+    let (created, position) = {
         let mut conn = db::conn(&state.pg).await?;
-        T::create(&mut conn, draft, &actor(admin, ids)).await?
+        let written = T::create(&mut conn, draft, &actor(admin, ids)).await?;
+        (written, state.db.position_after(&mut conn).await)
     };
-    committed::<T>(state, T::id(&created)).await;
+    committed::<T>(state, T::id(&created), position).await;
     Ok(created)
 }
 
@@ -32,11 +33,12 @@ pub(crate) async fn replace<T: CatalogTable + Written>(
     id: Uuid,
     draft: &T::Draft,
 ) -> Result<T::View, ApiError> {
-    let replaced = {
+    let (replaced, position) = {
         let mut conn = db::conn(&state.pg).await?;
-        T::replace(&mut conn, id, draft, &actor(admin, ids)).await?
+        let written = T::replace(&mut conn, id, draft, &actor(admin, ids)).await?;
+        (written, state.db.position_after(&mut conn).await)
     };
-    committed::<T>(state, id).await;
+    committed::<T>(state, id, position).await;
     Ok(replaced)
 }
 
@@ -47,15 +49,17 @@ pub(crate) async fn archive<T: CatalogTable + Written>(
     ids: &AuditIds,
     id: Uuid,
 ) -> Result<(), ApiError> {
-    {
+    let position = {
         let mut conn = db::conn(&state.pg).await?;
         T::archive(&mut conn, id, &actor(admin, ids)).await?;
-    }
-    committed::<T>(state, id).await;
+        state.db.position_after(&mut conn).await
+    };
+    committed::<T>(state, id, position).await;
     Ok(())
 }
 
-/// After the commit of a write of row `id`: drops what it made stale.
-async fn committed<T: Written>(state: &CatalogState, id: Uuid) {
-    state.cache.invalidate(&T::stale(id)).await;
+/// After the commit of a write of row `id` (at `position`, with a replica): drops what it made
+/// stale.
+async fn committed<T: Written>(state: &CatalogState, id: Uuid, position: Option<Lsn>) {
+    state.cache.invalidate(&T::stale(id), position, None).await;
 }

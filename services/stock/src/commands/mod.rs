@@ -15,7 +15,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use inventory_common::{
     ApiError,
     auth::Caller,
-    db::{self, PgPool},
+    db,
+    read::{Db, Lsn},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -94,6 +95,14 @@ pub enum Outcome {
     Replayed(Reply),
 }
 
+/// What [`run`] did, and — with a read replica, for a fresh change — the primary's WAL position
+/// after its commit, read on the same connection (see `inventory_common::read::Committed`).
+#[derive(Debug)]
+pub struct Ran {
+    pub outcome: Outcome,
+    pub position: Option<Lsn>,
+}
+
 /// The idempotency of a request: the client's key and the fingerprint of what it asked.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
@@ -118,13 +127,13 @@ const ATTEMPTS: u32 = 5;
 /// is a single statement without an idempotency key ([`Command::is_one_statement`]) runs without
 /// `BEGIN`/`COMMIT` around it: the statement commits on its own, in one round trip.
 pub async fn run(
-    pool: &PgPool,
+    db: &Db,
     caller: &Caller,
     actor: &Actor,
     idempotency: Option<&Idempotency>,
     command: &Command,
-) -> Result<Outcome, ApiError> {
-    let mut conn = db::conn(pool).await?;
+) -> Result<Ran, ApiError> {
+    let mut conn = db::conn(db.primary()).await?;
     let mut attempt = 1;
     loop {
         let result = if idempotency.is_none() && command.is_one_statement() {
@@ -154,13 +163,18 @@ pub async fn run(
                 attempt += 1;
             }
             other => {
-                if let Ok(Outcome::Fresh(reply)) = &other {
-                    for kind in &reply.recorded {
-                        metrics::counter!("stock_movements_total", "type" => kind.as_str())
-                            .increment(1);
+                let outcome = other.map_err(ApiError::from)?;
+                let position = match &outcome {
+                    Outcome::Fresh(reply) => {
+                        for kind in &reply.recorded {
+                            metrics::counter!("stock_movements_total", "type" => kind.as_str())
+                                .increment(1);
+                        }
+                        db.position_after(&mut conn).await
                     }
-                }
-                return other.map_err(ApiError::from);
+                    Outcome::Replayed(_) => None,
+                };
+                return Ok(Ran { outcome, position });
             }
         }
     }

@@ -109,10 +109,17 @@ pub async fn perform<B: Serialize>(
         request_id: ctx.request_id,
         trace: ctx.trace,
     };
-    match commands::run(&state.pg, caller, &actor, idempotency.as_ref(), &command).await? {
+    let ran = commands::run(&state.db, caller, &actor, idempotency.as_ref(), &command).await?;
+    match ran.outcome {
         Outcome::Fresh(reply) => {
-            state.committed(&reply.stores).await;
-            Ok(respond(reply, false))
+            let committed = state
+                .committed(&reply.stores, caller.user_id, ran.position)
+                .await;
+            let mut response = respond(reply, false);
+            if let Some(committed) = committed {
+                response.extensions_mut().insert(committed);
+            }
+            Ok(response)
         }
         Outcome::Replayed(reply) => Ok(respond(reply, true)),
     }
