@@ -13,7 +13,8 @@
 # 3. A table (each scenario's 2xx throughput and its ratio to its limit, p50/p99/p99.9, non-2xx
 #    answers, ledger lag) and the same as JSON in target/bench/bench-<time>.json (and latest.json).
 #
-# Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s), BENCH_CONNECTIONS (64,
+# Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s; each scenario after a
+# BENCH_WARMUP of 3s that is not measured), BENCH_CONNECTIONS (64,
 # reads), BENCH_SALE_CONNECTIONS (32), BENCH_PG_CLIENTS (8), BENCH_ONLY (scenario letters, e.g. "a c";
 # default all), BENCH_BIN_DIR (prebuilt binaries instead of a release build), BENCH_PROFILE=1 (perf record -a -g during the sale scenarios; top entries into
 # target/bench/), BENCH_KEEP=1 (leave the bench stack running afterwards).
@@ -38,6 +39,7 @@ export PROMETHEUS="${PROMETHEUS:-0}"
 STORES="${BENCH_STORES:-500}"
 PRODUCTS="${BENCH_PRODUCTS:-2000}"
 DURATION="${BENCH_DURATION:-20s}"
+WARMUP="${BENCH_WARMUP:-3s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 SALE_CONNECTIONS="${BENCH_SALE_CONNECTIONS:-32}"
 PG_CLIENTS="${BENCH_PG_CLIENTS:-8}"
@@ -156,6 +158,8 @@ limit_proxy
 set -a; . "$STATE_DIR/stack.env"; . "$STATE_DIR/secrets.env"; set +a
 PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U inventory -d inventory)
 export PGPASSWORD="$PG_SUPERUSER_PASSWORD"
+# Where PostgreSQL's time goes, per scenario (the library is loaded by the stack's settings).
+"${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 
 say "==> seeding $STORES stores × $PRODUCTS products ($levels stock levels)"
 seed_started=$SECONDS
@@ -203,6 +207,17 @@ lag_drain_secs() {
     echo -1
 }
 
+# The statements that took PostgreSQL's time during scenario $1 (pg_stat_statements, reset before it):
+# calls, total and mean execution time, share of the total, the statement's start.
+statements_report() {
+    "${PSQL[@]}" -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+            round((total_exec_time / calls)::numeric, 3) AS mean_ms,
+            round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) AS pct,
+            left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS statement
+        FROM pg_stat_statements WHERE calls > 0 ORDER BY total_exec_time DESC LIMIT 15" \
+        >"$OUT/statements-$1.txt" 2>&1 || true
+}
+
 # run_scenario LETTER NAME LIMIT CONNECTIONS ENV... -- wrk arguments
 run_scenario() {
     local letter="$1" name="$2" limit="$3" conns="$4"; shift 4
@@ -211,10 +226,15 @@ run_scenario() {
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     say "==> $letter) $name ($DURATION, $conns connections)"
+    # Warm-up, not measured: connections opened, caches filled, the seed's vacuum and the replica's
+    # catching up out of the way.
+    env "${envs[@]}" wrk -t2 -c"$conns" -d"$WARMUP" --timeout 5s "$@" "$GATEWAY_URL" >/dev/null 2>&1 || true
     local samples="$work/lag-$letter"
     : >"$samples"
     lag_sampler "$samples" &
     local sampler=$!
+    # Statement statistics of this scenario alone (see statements_report).
+    "${PSQL[@]}" -tAc "SELECT pg_stat_statements_reset()" >/dev/null
     local profiler=""
     if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$limit" != proxy-hop ]; then
         perf record -a -g -F 499 -o "$work/perf-$letter.data" -- sleep $((SECS * 3 / 4)) >/dev/null 2>&1 &
@@ -234,6 +254,7 @@ run_scenario() {
             grep -v '^#' | grep -v '^$' | head -40 >"$OUT/profile-$letter-sym.txt" || true
         say "    profile: $OUT/profile-$letter-comm.txt, $OUT/profile-$letter-sym.txt"
     fi
+    statements_report "$letter"
     record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="scenario", letter=sys.argv[2], name=sys.argv[3], limit=sys.argv[4], connections=int(sys.argv[5]), lag_max_ms=int(sys.argv[6]), lag_drained_s=float(sys.argv[7])); print(json.dumps(r))' \
         "$json" "$letter" "$name" "$limit" "$conns" "$during" "$drain")"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("    %.0f/s 2xx, p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, non-2xx %d, socket errors %d; ledger lag max %s ms, drained %s s after" % (r["ok"]/r["seconds"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["non_2xx"], r["socket_errors"], sys.argv[2], sys.argv[3]))' \

@@ -98,6 +98,8 @@ start_pg_node() {
     local options="-p $port -c logging_collector=on -c log_directory='$PG_RUN/log-$name'"
     options+=" -c log_filename='postgresql-%Y%m%d-%H%M%S.log' -c log_rotation_age=0"
     options+=" -c log_rotation_size=$((LOG_MAX_BYTES / 1024))kB"
+    # The primary's workload settings: a replica may be promoted in its place.
+    options+=" $(pg_workload_settings | sed -E 's/^([a-z_]+) = (.*)$/-c \1=\2/' | paste -sd' ')"
     ln -sfn "$run_log" "$LOGS/$name.log"
     ln -sfn "$PG_RUN/log-$name" "$LOGS/postgresql-$name"
     log "starting $name on 127.0.0.1:$port"

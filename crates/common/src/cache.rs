@@ -33,6 +33,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -73,7 +74,8 @@ pub fn stock_store_key(store_id: uuid::Uuid) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub etag: String,
-    pub body: Vec<u8>,
+    /// Shares the buffer Redis's answer was read into: a hit is sent without copying it again.
+    pub body: Bytes,
 }
 
 impl Rendered {
@@ -84,7 +86,7 @@ impl Rendered {
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         Ok(Self {
             etag: format!("\"{hex}\""),
-            body,
+            body: Bytes::from(body),
         })
     }
 
@@ -98,11 +100,10 @@ impl Rendered {
     }
 
     /// Reads the stored form; `None` for anything else (an entry of an older format is a miss).
-    fn from_stored(mut stored: Vec<u8>) -> Option<Self> {
+    fn from_stored(stored: Vec<u8>) -> Option<Self> {
         let newline = stored.iter().position(|b| *b == b'\n')?;
-        let body = stored.split_off(newline + 1);
-        stored.truncate(newline);
-        let etag = String::from_utf8(stored).ok()?;
+        let etag = std::str::from_utf8(&stored[..newline]).ok()?.to_owned();
+        let body = Bytes::from(stored).slice(newline + 1..);
         (etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"'))
             .then_some(Self { etag, body })
     }

@@ -178,9 +178,6 @@ diesel::table! {
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(stock_levels -> products (product_id));
 diesel::joinable!(stock_levels -> stores (store_id));
-diesel::joinable!(stock_movements -> products (product_id));
-diesel::joinable!(stock_movements -> stock_levels (level_id));
-diesel::joinable!(stock_movements -> stores (store_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,

@@ -94,7 +94,7 @@ mod tests {
                 Some(r.etag.as_bytes())
             );
             let body = res.into_body().try_into_bytes().expect("bytes");
-            assert_eq!(&body[..], r.body.as_slice());
+            assert_eq!(&body[..], &r.body[..]);
         }
     }
 }

@@ -9,6 +9,7 @@ use diesel::{
     sql_types::{Array, BigInt, Date, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use inventory_db::fixed::fixed;
 use uuid::Uuid;
 
 use crate::{
@@ -122,7 +123,7 @@ pub const PROJECTION_LOCK: i64 = 0x4C45_4447; // "LEDG"
 
 /// Takes the projection lock in shared mode until the end of the transaction.
 pub async fn lock_shared(conn: &mut AsyncPgConnection) -> Result<(), diesel::result::Error> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1)")
+    fixed("SELECT pg_advisory_xact_lock_shared($1)")
         .bind::<BigInt, _>(PROJECTION_LOCK)
         .execute(conn)
         .await
@@ -164,7 +165,7 @@ async fn insert_entries(
         return Ok(HashSet::new());
     }
     let column = |f: fn(&LedgerEvent) -> Uuid| events.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let rows: Vec<EventId> = diesel::sql_query(
+    let rows: Vec<EventId> = fixed(
         "INSERT INTO ledger_entries (event_id, movement_id, store_id, product_id, movement_type, \
              delta, quantity_after, level_version, user_id, occurred_at) \
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
@@ -202,7 +203,7 @@ async fn upsert_daily(
     if rows.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    fixed(
         "INSERT INTO ledger_daily (store_id, day, product_id, qty_in, qty_out, closing, closing_version) \
          SELECT * FROM UNNEST($1::uuid[], $2::date[], $3::uuid[], $4::int8[], $5::int8[], \
              $6::int8[], $7::int8[]) \
@@ -235,7 +236,7 @@ async fn upsert_levels(
     if levels.is_empty() {
         return Ok(HashSet::new());
     }
-    let rows: Vec<ChangedLevel> = diesel::sql_query(
+    let rows: Vec<ChangedLevel> = fixed(
         "INSERT INTO ledger_levels (store_id, product_id, quantity, reorder_level, version, last_event_at) \
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], \
              $6::timestamptz[]) \
@@ -272,7 +273,7 @@ async fn update_alerts(
         changed.iter().copied().partition(|l| l.is_low());
     let mut changes = Vec::new();
     if !high.is_empty() {
-        let closed: Vec<AlertRow> = diesel::sql_query(
+        let closed: Vec<AlertRow> = fixed(
             "UPDATE low_stock_alerts a SET closed_at = u.at, quantity = u.quantity, \
                  reorder_level = u.reorder_level \
              FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::timestamptz[]) \
@@ -292,7 +293,7 @@ async fn update_alerts(
     if low.is_empty() {
         return Ok(changes);
     }
-    let refreshed: Vec<ChangedLevel> = diesel::sql_query(
+    let refreshed: Vec<ChangedLevel> = fixed(
         "UPDATE low_stock_alerts a SET quantity = u.quantity, reorder_level = u.reorder_level \
          FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[]) \
              AS u(store_id, product_id, quantity, reorder_level) \
@@ -316,7 +317,7 @@ async fn update_alerts(
     if to_open.is_empty() {
         return Ok(changes);
     }
-    let opened: Vec<AlertRow> = diesel::sql_query(
+    let opened: Vec<AlertRow> = fixed(
         "INSERT INTO low_stock_alerts (id, store_id, product_id, quantity, reorder_level, opened_at) \
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[], \
              $6::timestamptz[]) \

@@ -31,7 +31,10 @@ pub struct Difference {
     pub ledger_version: Option<i64>,
 }
 
-const DIFFERENCES: &str = "FROM stock_levels s \
+/// Levels that never changed (version 0: created with no movement, e.g. loaded by SQL) have no
+/// events, so the ledger has no row for them; the comparison, like the repair, leaves them out
+/// (it used to count them as missing forever, and the healer "repaired" them every run).
+const DIFFERENCES: &str = "FROM (SELECT * FROM stock_levels WHERE version > 0) s \
      FULL OUTER JOIN ledger_levels l ON l.store_id = s.store_id AND l.product_id = s.product_id \
      WHERE (COALESCE(s.quantity, 0) <> COALESCE(l.quantity, 0) \
             OR COALESCE(s.reorder_level, 0) <> COALESCE(l.reorder_level, 0)) \

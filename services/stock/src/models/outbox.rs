@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use inventory_db::schema::outbox;
+use inventory_db::{fixed::fixed, schema::outbox};
 use uuid::Uuid;
 
 /// An event waiting to be published.
@@ -46,7 +46,8 @@ pub async fn lease(
     limit: i64,
     lease: std::time::Duration,
 ) -> QueryResult<Vec<OutboxRow>> {
-    let mut rows: Vec<OutboxRow> = diesel::sql_query(
+    // Prepared once per connection (the relay runs it a few dozen times a second under load).
+    let mut rows: Vec<OutboxRow> = fixed(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
          WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < now() \
                        ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
