@@ -8,6 +8,7 @@ use utoipa::{
     Modify, PartialSchema, ToSchema,
     openapi::{
         Content, OpenApi, RefOr, Required, ResponseBuilder,
+        header::HeaderBuilder,
         path::{Operation, ParameterBuilder, ParameterIn},
         schema::{ArrayItems, Schema, SchemaFormat},
         security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
@@ -149,7 +150,26 @@ fn add_conventions(operation: &mut Operation) {
             .entry(status.to_owned())
             .or_insert_with(|| RefOr::T(problem_response(description)));
     }
+    let conditional = operation.responses.responses.contains_key("304");
+    if conditional {
+        entity_tags(operation);
+    }
     let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    if conditional {
+        parameters.push(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The `ETag` of an earlier answer: `304 Not Modified` (no body) while it is \
+                     still current",
+                ))
+                .schema(Some(String::schema()))
+                .build()
+                .into(),
+        );
+    }
     parameters.push(
         ParameterBuilder::new()
             .name("X-Request-Id")
@@ -162,6 +182,25 @@ fn add_conventions(operation: &mut Operation) {
             .build()
             .into(),
     );
+}
+
+/// Documents the `ETag` header on the 200 and 304 answers of a read that answers conditional GETs
+/// (every operation documenting a 304 does, through `web::conditional`).
+fn entity_tags(operation: &mut Operation) {
+    for status in ["200", "304"] {
+        if let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) {
+            response.headers.insert(
+                "ETag".into(),
+                HeaderBuilder::new()
+                    .schema(Some(String::schema()))
+                    .description(Some(
+                        "Tags this representation; send it back in `If-None-Match` to revalidate",
+                    ))
+                    .build()
+                    .into(),
+            );
+        }
+    }
 }
 
 /// A problem+json response with `description`.
@@ -230,9 +269,45 @@ mod tests {
     #[allow(dead_code)]
     fn things() {}
 
+    #[utoipa::path(get, path = "/things/{id}", params(("id" = String, Path)),
+        responses((status = 304, description = "Not modified"), (status = 200, description = "The thing")))]
+    #[allow(dead_code)]
+    fn thing() {}
+
     #[derive(OpenApi)]
-    #[openapi(paths(things), components(schemas(Body, Line)), modifiers(&Conventions))]
+    #[openapi(paths(things, thing), components(schemas(Body, Line)), modifiers(&Conventions))]
     struct Doc;
+
+    #[test]
+    fn conditional_reads_document_if_none_match_and_etag() {
+        let doc = serde_json::to_value(Doc::openapi()).unwrap_or_default();
+        let header_names = |op: &serde_json::Value| -> Vec<String> {
+            op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "header")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let get = &doc["paths"]["/things/{id}"]["get"];
+        assert!(
+            header_names(get).contains(&"If-None-Match".to_owned()),
+            "{get}"
+        );
+        for status in ["200", "304"] {
+            assert!(
+                get["responses"][status]["headers"]["ETag"].is_object(),
+                "{status}: {get}"
+            );
+        }
+        let post = &doc["paths"]["/things"]["post"];
+        assert!(
+            !header_names(post).contains(&"If-None-Match".to_owned()),
+            "{post}"
+        );
+        assert!(post["responses"]["204"]["headers"].get("ETag").is_none());
+    }
 
     #[test]
     fn text_markers_become_the_shared_patterns() {
