@@ -21,7 +21,7 @@
 //! * Bounded whatever clients ask for: a key holds at most `max_fields` variants (default
 //!   [`MAX_FIELDS_PER_KEY`] = 64); a load beyond that is answered from the database and not stored
 //!   (counted in `cache_full_total`). Callers cache only variants worth it — first pages, not pages
-//!   after a client-chosen cursor ([`Cache::get_or_load_variant`] with `None`) — and only values that
+//!   after a client-chosen cursor ([`Cache::get_or_render_variant`] with `None`) — and only values that
 //!   loaded (a 404 for a made-up id stores nothing), so the keys are the list keys plus one per
 //!   existing entity. Redis therefore holds at most `keys × 64 × one page (≤ 500 rows)`, each key for
 //!   at most `ttl`, however many cursors, searches or ids clients invent.
@@ -33,15 +33,18 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::{
     ApiError,
-    read::{Db, KEEP_MAX, Lsn, fill_after, position_from_value, position_value},
+    read::{Db, Lsn, fill_after, position_from_value},
     redis::RedisPool,
 };
+
+mod invalidate;
+mod rendered;
+
+pub use rendered::Rendered;
 
 /// How long the position of a key's last invalidation is kept: far longer than a replica may lag
 /// before reads bypass it (`INVENTORY_PG_READ_MAX_LAG_MS`).
@@ -67,46 +70,6 @@ pub const MAX_FIELDS_PER_KEY: usize = 64;
 /// service fills and invalidates it, the catalog drops it when the store is archived.
 pub fn stock_store_key(store_id: uuid::Uuid) -> String {
     format!("stock:store:{store_id}")
-}
-
-/// A response body as the cache keeps it: the JSON and its strong entity tag (the first 128 bits
-/// of the body's SHA-256, quoted), computed once when the body is rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub etag: String,
-    /// Shares the buffer Redis's answer was read into: a hit is sent without copying it again.
-    pub body: Bytes,
-}
-
-impl Rendered {
-    /// Renders `value` as JSON and tags it.
-    pub fn of<T: Serialize>(value: &T) -> Result<Self, ApiError> {
-        let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
-        let digest = Sha256::digest(&body);
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Self {
-            etag: format!("\"{hex}\""),
-            body: Bytes::from(body),
-        })
-    }
-
-    /// The stored form: `<etag>\n<json>` (compact JSON has no newline).
-    fn to_stored(&self) -> Vec<u8> {
-        let mut stored = Vec::with_capacity(self.etag.len() + 1 + self.body.len());
-        stored.extend_from_slice(self.etag.as_bytes());
-        stored.push(b'\n');
-        stored.extend_from_slice(&self.body);
-        stored
-    }
-
-    /// Reads the stored form; `None` for anything else (an entry of an older format is a miss).
-    fn from_stored(stored: Vec<u8>) -> Option<Self> {
-        let newline = stored.iter().position(|b| *b == b'\n')?;
-        let etag = std::str::from_utf8(&stored[..newline]).ok()?.to_owned();
-        let body = Bytes::from(stored).slice(newline + 1..);
-        (etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"'))
-            .then_some(Self { etag, body })
-    }
 }
 
 /// A cache over one Redis pool. Cheap to clone.
@@ -231,121 +194,6 @@ impl Cache {
         result
     }
 
-    /// Drops `keys` after a committed write, so the next read of any instance reloads them. When
-    /// Redis cannot be reached, the keys are retried in the background until it can. `committed`
-    /// is the write's position when it found it on its own connection ([`Db::position_after`]);
-    /// otherwise, with a replica, the primary is asked for its current one. `also` (e.g.
-    /// [`Db::remember_cmd`]) is sent in the same round trip; the answer is whether it was.
-    pub async fn invalidate(
-        &self,
-        keys: &[String],
-        committed: Option<Lsn>,
-        also: Option<redis::Cmd>,
-    ) -> bool {
-        let keys: Vec<String> = keys
-            .iter()
-            .map(|k| format!("{}{}", self.prefix, k))
-            .collect();
-        // After the commit: the position every fill of these keys must have been replayed to.
-        let position = match (&self.positions, committed) {
-            (None, _) => None,
-            (Some(_), Some(lsn)) => Some(lsn),
-            (Some(db), None) => Some(db.primary_position().await.unwrap_or(Lsn::MAX)),
-        };
-        let sent = also.is_some();
-        if let Err(e) = self.flush(&keys, position, also).await {
-            self.failed("invalidate", &e);
-            let first = {
-                let mut unflushed = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
-                let was_empty = unflushed.is_empty();
-                unflushed.extend(keys);
-                was_empty
-            };
-            if first {
-                self.retry_unflushed();
-            }
-            return false;
-        }
-        sent
-    }
-
-    fn is_unflushed(&self, key: &str) -> bool {
-        let unflushed = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
-        !unflushed.is_empty() && unflushed.contains(key)
-    }
-
-    /// Retries the failed invalidations every half second until they all went through.
-    fn retry_unflushed(&self) {
-        let cache = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let keys: Vec<String> = cache
-                    .unflushed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .cloned()
-                    .collect();
-                // The writes are older than the outage; their positions are not known any more.
-                let position = cache.positions.as_ref().map(|_| Lsn::MAX);
-                if keys.is_empty() || cache.flush(&keys, position, None).await.is_ok() {
-                    let mut unflushed = cache.unflushed.lock().unwrap_or_else(|e| e.into_inner());
-                    for key in &keys {
-                        unflushed.remove(key);
-                    }
-                    if unflushed.is_empty() {
-                        tracing::info!(
-                            keys = keys.len(),
-                            "cache invalidations delivered after an outage"
-                        );
-                        return;
-                    }
-                }
-            }
-        });
-    }
-
-    /// Bumps the versions of `keys` (already prefixed) and deletes them; first, with a replica, keeps
-    /// `position` as theirs, so a reader that sees the new version also sees the position.
-    async fn flush(
-        &self,
-        keys: &[String],
-        position: Option<Lsn>,
-        also: Option<redis::Cmd>,
-    ) -> Result<(), String> {
-        let mut pipe = redis::pipe();
-        if let Some(cmd) = also {
-            pipe.add_command(cmd).ignore();
-        }
-        for key in keys {
-            if let Some(position) = position {
-                pipe.cmd("EVAL")
-                    .arg(KEEP_MAX)
-                    .arg(1)
-                    .arg(format!("{key}:lsn"))
-                    .arg(position_value(position))
-                    .arg(POSITION_TTL.as_millis() as u64)
-                    .ignore();
-            }
-            pipe.cmd("INCR").arg(format!("{key}:v")).ignore();
-            pipe.cmd("PEXPIRE")
-                .arg(format!("{key}:v"))
-                .arg(self.version_ttl_ms())
-                .ignore();
-            pipe.cmd("DEL").arg(key).ignore();
-        }
-        let run = async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            pipe.query_async::<()>(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        tokio::time::timeout(self.timeout * 4, run)
-            .await
-            .unwrap_or_else(|_| Err("timed out".into()))
-    }
-
     async fn lookup(&self, key: &str, field: &str) -> Option<Rendered> {
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
@@ -452,34 +300,5 @@ impl Cache {
         if Arc::strong_count(&flight) <= 2 {
             flights.remove(&format!("{key}\u{0}{field}"));
         }
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::expect_used)] // tests: failing loudly is the point
-mod tests {
-    use super::Rendered;
-
-    #[test]
-    fn a_rendered_body_is_stored_and_read_back_whole() {
-        let rendered =
-            Rendered::of(&serde_json::json!({"name": "a\nb", "n": [1, 2]})).expect("renders");
-        assert_eq!(rendered.etag.len(), 34);
-        assert_eq!(
-            Rendered::from_stored(rendered.to_stored()),
-            Some(rendered.clone())
-        );
-        let other =
-            Rendered::of(&serde_json::json!({"name": "a\nc", "n": [1, 2]})).expect("renders");
-        assert_ne!(rendered.etag, other.etag);
-    }
-
-    #[test]
-    fn an_entry_of_another_format_is_a_miss() {
-        assert_eq!(
-            Rendered::from_stored(br#"{"name":"plain json"}"#.to_vec()),
-            None
-        );
-        assert_eq!(Rendered::from_stored(b"\n{}".to_vec()), None);
     }
 }
