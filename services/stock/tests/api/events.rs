@@ -369,3 +369,35 @@ async fn a_one_statement_movement_publishes_the_whole_event() {
         "walk-in"
     );
 }
+
+/// The statement's SQL varint is byte for byte what prost writes, at every length from one byte
+/// to nine (the largest quantity, version or reorder level a level can hold).
+#[tokio::test]
+async fn the_statements_varint_is_prosts() {
+    #[derive(diesel::QueryableByName)]
+    struct Encoded {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        bytes: Vec<u8>,
+    }
+    let db = inventory_testkit::TestDb::new().await;
+    let mut conn = db.connect().await;
+    let mut values: Vec<i64> = vec![0, 1, 127, 128, 129, 300, 16_383, 16_384, i64::MAX];
+    for bits in (7..63).step_by(7) {
+        values.extend([(1_i64 << bits) - 1, 1_i64 << bits, (1_i64 << bits) + 1]);
+    }
+    for value in values {
+        let sql = format!(
+            "SELECT {} AS bytes FROM (SELECT $1::bigint AS value) v",
+            inventory_stock::models::one_step::VARINT_OF_VALUE
+        );
+        let encoded: Encoded = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(sql).bind::<diesel::sql_types::BigInt, _>(value),
+            &mut conn,
+        )
+        .await
+        .expect("varint");
+        let mut expected = Vec::new();
+        prost::encoding::encode_varint(value as u64, &mut expected);
+        assert_eq!(encoded.bytes, expected, "varint of {value}");
+    }
+}
