@@ -46,8 +46,6 @@ impl StockState {
         let mut keys: Vec<String> = stores.iter().map(|s| Self::store_key(*s)).collect();
         keys.sort();
         keys.dedup();
-        let remember = position.map(|lsn| self.db.remember_cmd(writer, lsn));
-        let remembered = self.cache.invalidate(&keys, position, remember).await;
-        position.map(|lsn| Committed { lsn, remembered })
+        self.cache.written(&keys, writer, position).await
     }
 }

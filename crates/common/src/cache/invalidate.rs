@@ -4,9 +4,28 @@
 use std::time::Duration;
 
 use super::{Cache, POSITION_TTL};
-use crate::read::{KEEP_MAX, Lsn, position_value};
+use uuid::Uuid;
+
+use crate::read::{Committed, KEEP_MAX, Lsn, position_value};
 
 impl Cache {
+    /// After a write by `writer` committed at `position` (with a replica): drops `keys` and, in
+    /// the same round trip, remembers the position as the writer's last write. Returns what the
+    /// response hands the consistency middleware ([`crate::web::with_committed`]).
+    pub async fn written(
+        &self,
+        keys: &[String],
+        writer: Uuid,
+        position: Option<Lsn>,
+    ) -> Option<Committed> {
+        let remember = match (&self.positions, position) {
+            (Some(db), Some(lsn)) => Some(db.remember_cmd(writer, lsn)),
+            _ => None,
+        };
+        let remembered = self.invalidate(keys, position, remember).await;
+        position.map(|lsn| Committed { lsn, remembered })
+    }
+
     /// Drops `keys` after a committed write, so the next read of any instance reloads them. When
     /// Redis cannot be reached, the keys are retried in the background until it can. `committed`
     /// is the write's position when it found it on its own connection

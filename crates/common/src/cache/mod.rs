@@ -81,7 +81,6 @@ pub struct Cache {
     max_fields: usize,
     timeout: Duration,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    script: Arc<redis::Script>,
     /// Keys whose invalidation failed (Redis was down): retried in the background, and bypassed by
     /// this instance's reads until it succeeds, so an entry that outlived the outage is never served.
     unflushed: Arc<Mutex<HashSet<String>>>,
@@ -111,7 +110,6 @@ impl Cache {
             max_fields: MAX_FIELDS_PER_KEY,
             timeout,
             flights: Arc::default(),
-            script: Arc::new(redis::Script::new(STORE_IF_UNCHANGED)),
             unflushed: Arc::default(),
             positions: None,
         }
@@ -195,84 +193,69 @@ impl Cache {
     }
 
     async fn lookup(&self, key: &str, field: &str) -> Option<Rendered> {
-        let run = async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("HGET")
-                .arg(key)
-                .arg(field)
-                .query_async::<Option<Vec<u8>>>(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(Some(stored))) => match Rendered::from_stored(stored) {
-                Some(rendered) => {
-                    metrics::counter!("cache_hits_total").increment(1);
-                    Some(rendered)
-                }
-                None => None,
-            },
-            Ok(Ok(None)) => None,
-            Ok(Err(e)) => {
-                self.failed("get", &e);
-                None
-            }
-            Err(_) => {
-                self.failed("get", "timed out");
-                None
-            }
-        }
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(key).arg(field);
+        let stored = self.call::<Option<Vec<u8>>>("get", &cmd).await??;
+        let rendered = Rendered::from_stored(stored)?;
+        metrics::counter!("cache_hits_total").increment(1);
+        Some(rendered)
     }
 
     /// The key's version before loading, and the position its fill must have been replayed to (see
     /// [`Cache::with_positions`]); `None` when Redis is unreachable (then nothing is stored).
     async fn version(&self, key: &str) -> Option<(String, Option<Lsn>)> {
-        let run = async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("MGET")
-                .arg(format!("{key}:v"))
-                .arg(format!("{key}:lsn"))
-                .query_async::<(Option<String>, Option<String>)>(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok((v, lsn))) => Some((
-                v.unwrap_or_else(|| "0".into()),
-                lsn.as_deref().and_then(position_from_value),
-            )),
-            Ok(Err(e)) => {
-                self.failed("version", &e);
-                None
-            }
-            Err(_) => {
-                self.failed("version", "timed out");
-                None
-            }
-        }
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(format!("{key}:v")).arg(format!("{key}:lsn"));
+        let (v, lsn) = self
+            .call::<(Option<String>, Option<String>)>("version", &cmd)
+            .await?;
+        Some((
+            v.unwrap_or_else(|| "0".into()),
+            lsn.as_deref().and_then(position_from_value),
+        ))
     }
 
     async fn store(&self, key: &str, field: &str, version: &str, rendered: &Rendered) {
-        let stored = rendered.to_stored();
+        // EVAL, not EVALSHA: it works on a Redis that restarted without its script cache (Redis
+        // keeps the compiled script by its hash either way).
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(STORE_IF_UNCHANGED)
+            .arg(2)
+            .arg(key)
+            .arg(format!("{key}:v"))
+            .arg(version)
+            .arg(field)
+            .arg(rendered.to_stored())
+            .arg(self.ttl.as_millis() as u64)
+            .arg(self.max_fields);
+        if self.call::<i64>("set", &cmd).await == Some(FULL) {
+            metrics::counter!("cache_full_total").increment(1);
+        }
+    }
+
+    /// Runs `cmd` within the timeout; a failure or a timeout is counted under `op` (see
+    /// [`Cache::failed`]) and answers `None`, so the caller uses the database.
+    async fn call<T: redis::FromRedisValue>(
+        &self,
+        op: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Option<T> {
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            self.script
-                .key(key)
-                .key(format!("{key}:v"))
-                .arg(version)
-                .arg(field)
-                .arg(stored)
-                .arg(self.ttl.as_millis() as u64)
-                .arg(self.max_fields)
-                .invoke_async::<i64>(&mut *conn)
+            cmd.query_async::<T>(&mut *conn)
                 .await
                 .map_err(|e| e.to_string())
         };
         match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(FULL)) => metrics::counter!("cache_full_total").increment(1),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => self.failed("set", &e),
-            Err(_) => self.failed("set", "timed out"),
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                self.failed(op, &e);
+                None
+            }
+            Err(_) => {
+                self.failed(op, "timed out");
+                None
+            }
         }
     }
 

@@ -8,7 +8,7 @@
 //! * A malformed `Consistency-Token` on any request is a 400 problem+json naming the header.
 
 use actix_web::{
-    FromRequest, HttpMessage, HttpRequest,
+    FromRequest, HttpMessage, HttpRequest, HttpResponse,
     body::MessageBody,
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::{Method, header::HeaderValue},
@@ -89,6 +89,15 @@ pub async fn consistency(
         Err(error) => tracing::warn!(%error, "no consistency token for a committed write"),
     }
     Ok(res)
+}
+
+/// `res` carrying the position of the write it answers (found on the write's connection,
+/// [`Db::position_after`]), so the middleware neither asks the primary again nor remembers it twice.
+pub fn with_committed(mut res: HttpResponse, committed: Option<Committed>) -> HttpResponse {
+    if let Some(committed) = committed {
+        res.extensions_mut().insert(committed);
+    }
+    res
 }
 
 /// What a read must see: the presented token and the caller (whose own writes it must see).

@@ -11,7 +11,7 @@ mod problem;
 mod request;
 mod server;
 
-pub use consistency::{CONSISTENCY_TOKEN, consistency};
+pub use consistency::{CONSISTENCY_TOKEN, consistency, with_committed};
 pub use drift::route_drift;
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
 pub use ops::{ProgressCheck, Readiness, check_pg, check_redis, configure, not_found};

@@ -6,7 +6,11 @@ use std::future::{Ready, ready};
 use actix_web::{
     FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web,
 };
-use inventory_common::{ApiError, auth::Caller, web::RequestId};
+use inventory_common::{
+    ApiError,
+    auth::Caller,
+    web::{RequestId, with_committed},
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -115,11 +119,7 @@ pub async fn perform<B: Serialize>(
             let committed = state
                 .committed(&reply.stores, caller.user_id, ran.position)
                 .await;
-            let mut response = respond(reply, false);
-            if let Some(committed) = committed {
-                response.extensions_mut().insert(committed);
-            }
-            Ok(response)
+            Ok(with_committed(respond(reply, false), committed))
         }
         Outcome::Replayed(reply) => Ok(respond(reply, true)),
     }

@@ -27,9 +27,11 @@ pub async fn create(
     body: JsonBody<ProductBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.0.into_new()?;
-    let product = write::create::<Products>(&state, &admin, &ids, &draft).await?;
-    tracing::Span::current().record("product_id", tracing::field::display(product.id));
-    Ok(HttpResponse::Created()
-        .insert_header(location("products", product.id))
-        .json(product))
+    let done = write::create::<Products>(&state, &admin, &ids, &draft).await?;
+    let id = done.value.id;
+    tracing::Span::current().record("product_id", tracing::field::display(id));
+    let res = HttpResponse::Created()
+        .insert_header(location("products", id))
+        .json(&done.value);
+    Ok(done.respond(res))
 }

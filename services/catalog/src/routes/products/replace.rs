@@ -27,6 +27,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = body.0.into_replacement()?;
-    let product = write::replace::<Products>(&state, &admin, &ids, id, &draft).await?;
-    Ok(HttpResponse::Ok().json(product))
+    let done = write::replace::<Products>(&state, &admin, &ids, id, &draft).await?;
+    let res = HttpResponse::Ok().json(&done.value);
+    Ok(done.respond(res))
 }

@@ -28,9 +28,11 @@ pub async fn create(
     body: JsonBody<StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = StoreDraft::try_from(body.0)?;
-    let store = write::create::<Stores>(&state, &admin, &ids, &draft).await?;
-    tracing::Span::current().record("store_id", tracing::field::display(store.id));
-    Ok(HttpResponse::Created()
-        .insert_header(location("stores", store.id))
-        .json(store))
+    let done = write::create::<Stores>(&state, &admin, &ids, &draft).await?;
+    let id = done.value.id;
+    tracing::Span::current().record("store_id", tracing::field::display(id));
+    let res = HttpResponse::Created()
+        .insert_header(location("stores", id))
+        .json(&done.value);
+    Ok(done.respond(res))
 }

@@ -17,6 +17,6 @@ pub async fn delete(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    write::archive::<Stores>(&state, &admin, &ids, id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let done = write::archive::<Stores>(&state, &admin, &ids, id).await?;
+    Ok(done.respond(HttpResponse::NoContent().finish()))
 }

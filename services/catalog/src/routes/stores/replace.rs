@@ -27,6 +27,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let draft = StoreDraft::try_from(body.0)?;
-    let store = write::replace::<Stores>(&state, &admin, &ids, id, &draft).await?;
-    Ok(HttpResponse::Ok().json(store))
+    let done = write::replace::<Stores>(&state, &admin, &ids, id, &draft).await?;
+    let res = HttpResponse::Ok().json(&done.value);
+    Ok(done.respond(res))
 }
