@@ -9,7 +9,9 @@
 //!    `Consistency-Token` never does either; a malformed token is a 400 naming the header;
 //! 3. a catalog write followed at once by reads from every catalog instance never leaves the old
 //!    value in the cache;
-//! 4. with the replica stopped every read still answers 200 (from the primary), and reads go back to
+//! 4. a replica cut off from its primary (it answers, and has replayed all it received) counts as
+//!    behind: within its lag bound a reader without a token sees a write made after the cut;
+//! 5. with the replica stopped every read still answers 200 (from the primary), and reads go back to
 //!    the replica once it runs again.
 //!
 //! It changes the replica's settings and stops it: its own binary, run alone.
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use inventory_e2e::{
     Api, expect_json,
-    replica::{ApplyDelay, ports_of, psql_node, reads_from},
+    replica::{ApplyDelay, CutOff, ports_of, psql_node, reads_from},
     stack::{RestartOnDrop, recorded_pid, stack_up, state_dir},
 };
 use reqwest::{Client, Method};
@@ -242,7 +244,37 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
         }
     }
 
-    // 4. The replica stopped: reads answer 200 from the primary; back on the replica when it returns.
+    // 4. Cut off from the primary, the replica still answers and has replayed all it received: it
+    // must count as behind (bypassed) once the primary has moved on for longer than the bound
+    // (INVENTORY_PG_READ_MAX_LAG_MS, 1 s in the test stack), or readers see the past for good.
+    {
+        let _cut = CutOff::start();
+        let (written, _) = stock_in(
+            &client,
+            &instance(&stock[0], "/stock/movements"),
+            &writer.token,
+            store,
+            product,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(1_800)).await;
+        for port in &stock {
+            let seen = quantity_at(&client, &page_url(port), &observer.token, None).await;
+            assert_eq!(
+                seen, written,
+                "instance {port} served a reader from a replica cut off from its primary"
+            );
+            let lag: f64 = inventory_e2e::metrics_text(&client, port)
+                .await
+                .lines()
+                .find_map(|l| l.strip_prefix("db_replica_lag_seconds "))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("db_replica_lag_seconds");
+            assert!(lag > 1.0, "instance {port} reports a lag of {lag} s");
+        }
+    }
+
+    // 5. The replica stopped: reads answer 200 from the primary; back on the replica when it returns.
     let guard = RestartOnDrop::new(state_dir());
     let pid = recorded_pid(&state_dir(), "replica-1");
     assert!(

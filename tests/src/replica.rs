@@ -84,6 +84,45 @@ impl Drop for ApplyDelay {
     }
 }
 
+/// Replica 1 cut off from its primary while it keeps answering (its `primary_conninfo` emptied:
+/// it stops receiving WAL, after replaying everything it had received). Reconnected when dropped.
+pub struct CutOff {
+    conninfo: String,
+}
+
+impl CutOff {
+    pub fn start() -> Self {
+        let conninfo =
+            psql_node(1, "SHOW primary_conninfo").expect("the replica's primary_conninfo");
+        assert!(!conninfo.is_empty(), "replica 1 streams from a primary");
+        psql_node(1, "ALTER SYSTEM SET primary_conninfo = ''")
+            .and_then(|_| psql_node(1, "SELECT pg_reload_conf()"))
+            .expect("cut the replica off");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while psql_node(1, "SELECT count(*) FROM pg_stat_wal_receiver").as_deref() != Ok("0") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the replica's WAL receiver did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        CutOff { conninfo }
+    }
+}
+
+impl Drop for CutOff {
+    fn drop(&mut self) {
+        let set = format!(
+            "ALTER SYSTEM SET primary_conninfo = '{}'",
+            self.conninfo.replace('\'', "''")
+        );
+        let reset = psql_node(1, &set).and_then(|_| psql_node(1, "SELECT pg_reload_conf()"));
+        if let Err(e) = reset {
+            eprintln!("could not reconnect the replica: {e}");
+        }
+    }
+}
+
 /// The sum over `ports` (instances of one service) of `db_reads_total` with `pool="<pool>"`.
 pub async fn reads_from(client: &Client, ports: &[String], pool: &str) -> f64 {
     let mut total = 0.0;

@@ -14,8 +14,8 @@
 //!   replica read before it replayed that write. When that position cannot be known (Redis does not
 //!   answer), the read goes to the primary.
 //! * A monitor polls the replica every [`POLL`]: whether it answers, its replay position and its lag
-//!   (0 when it has replayed everything it received, otherwise the age of the last transaction it
-//!   replayed), published as `db_replica_up`, `db_replica_lag_seconds` and `db_replica_replay_lsn`.
+//!   (how long ago the primary was at the oldest position the replica has not replayed; 0 when it
+//!   has replayed everything the primary had written at the last poll), published as `db_replica_up`, `db_replica_lag_seconds` and `db_replica_replay_lsn`.
 //!   Each read is counted in `db_reads_total{pool, reason}` (a closed set of labels); the read
 //!   pool's size and waits are `db_read_pool_connections{state}` and `db_read_pool_wait_seconds`.
 
@@ -175,7 +175,7 @@ impl Db {
                 pool: crate::db::build_pg_pool(url, settings.pool_size, settings.pool_timeout),
                 state: Arc::default(),
             };
-            spawn_monitor(replica.clone(), settings.max_lag);
+            spawn_monitor(replica.clone(), primary.clone(), settings.max_lag);
             replica
         });
         Self {

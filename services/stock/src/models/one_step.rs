@@ -77,103 +77,17 @@ struct Row {
     updated_at: Option<DateTime<Utc>>,
 }
 
-/// The protobuf varint of a non-negative `bigint` SQL expression, as `bytea` (the shortest form, as
-/// protobuf encoders write it: seven bits a byte, low bits first, the high bit set on all but the
-/// last byte; 63 bits fit in nine bytes). Plain expressions only — all nine bytes with the high bit
-/// set, cut to the value's length, the last byte's high bit cleared — so the executor sets up no
-/// subquery per execution (the earlier `string_agg` over `generate_series` form cost a quarter of
-/// the sale statement's throughput).
-macro_rules! varint {
-    ($e:literal) => {
-        concat!(
-            "set_byte(substring(",
-            varint_byte!($e, "0"),
-            " || ",
-            varint_byte!($e, "7"),
-            " || ",
-            varint_byte!($e, "14"),
-            " || ",
-            varint_byte!($e, "21"),
-            " || ",
-            varint_byte!($e, "28"),
-            " || ",
-            varint_byte!($e, "35"),
-            " || ",
-            varint_byte!($e, "42"),
-            " || ",
-            varint_byte!($e, "49"),
-            " || ",
-            varint_byte!($e, "56"),
-            " FROM 1 FOR ",
-            varint_len!($e),
-            "), ",
-            varint_len!($e),
-            " - 1, ",
-            "((((",
-            $e,
-            ") >> (7 * (",
-            varint_len!($e),
-            " - 1))) & 127))::int)"
-        )
-    };
-}
-
-/// The seven bits of `$e` from bit `$k`, with the high (continuation) bit set, as one byte.
-macro_rules! varint_byte {
-    ($e:literal, $k:literal) => {
-        concat!(
-            "set_byte('\\x00'::bytea, 0, ((((",
-            $e,
-            ") >> ",
-            $k,
-            ") & 127) | 128)::int)"
-        )
-    };
-}
-
-/// How many bytes the varint of `$e` (≥ 0) takes: 1 plus one per 7 bits beyond the first 7.
-macro_rules! varint_len {
-    ($e:literal) => {
-        concat!(
-            "(1 + ((",
-            $e,
-            ") >= 128)::int + ((",
-            $e,
-            ") >= 16384)::int + ((",
-            $e,
-            ") >= 2097152)::int + ((",
-            $e,
-            ") >= 268435456)::int + ((",
-            $e,
-            ") >= 34359738368)::int + ((",
-            $e,
-            ") >= 4398046511104)::int + ((",
-            $e,
-            ") >= 562949953421312)::int + ((",
-            $e,
-            ") >= 72057594037927936)::int)"
-        )
-    };
-}
-
-/// [`varint!`] of the SQL expression `value` (the events test compares it with prost's encoding).
-#[doc(hidden)]
-pub const VARINT_OF_VALUE: &str = varint!("value");
-
 /// The event fields the changed level gives, appended to the head built in Rust: `level_id` (field 5,
 /// a 36-character string: tag 0x2a, length 0x24), `quantity_after` (9: tag 0x48), `level_version`
-/// (10: 0x50) and `reorder_level` (11: 0x58), each a varint of a value the table keeps ≥ 0.
+/// (10: 0x50) and `reorder_level` (11: 0x58), each a varint of a value the table keeps ≥ 0, written
+/// by the database's `protobuf_varint` (migration 000013: plain expressions the planner inlines into
+/// the prepared plan, so they cost no call and keep this text short).
 macro_rules! proto_tail {
     () => {
-        concat!(
-            "'\\x2a24'::bytea || convert_to(level.id::text, 'UTF8') ",
-            "|| '\\x48'::bytea || ",
-            varint!("level.quantity"),
-            " || '\\x50'::bytea || ",
-            varint!("level.version"),
-            " || '\\x58'::bytea || ",
-            varint!("level.reorder_level")
-        )
+        "'\\x2a24'::bytea || convert_to(level.id::text, 'UTF8') \
+         || '\\x48'::bytea || protobuf_varint(level.quantity) \
+         || '\\x50'::bytea || protobuf_varint(level.version) \
+         || '\\x58'::bytea || protobuf_varint(level.reorder_level)"
     };
 }
 
