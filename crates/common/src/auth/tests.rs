@@ -254,7 +254,7 @@ fn garbage_is_rejected() {
 fn the_key_id_is_the_rfc_7638_thumbprint() {
     // RFC 8037 appendix A.2/A.3: this public key's JWK thumbprint.
     assert_eq!(
-        super::thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+        super::keys::thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
         "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
     );
     let keys = keys();

@@ -11,7 +11,7 @@ use crate::read::{Committed, KEEP_MAX, Lsn, position_value};
 impl Cache {
     /// After a write by `writer` committed at `position` (with a replica): drops `keys` and, in
     /// the same round trip, remembers the position as the writer's last write. Returns what the
-    /// response hands the consistency middleware ([`crate::web::with_committed`]).
+    /// response hands the consistency middleware (`web::with_committed`, with the `web` feature).
     pub async fn written(
         &self,
         keys: &[String],
