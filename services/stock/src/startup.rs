@@ -40,6 +40,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         cache,
         config,
         relay: wake,
+        turns: crate::commands::Turns::new(),
     });
     let server = inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());

@@ -24,6 +24,8 @@ pub struct StockState {
     pub config: Config,
     /// Wakes this instance's outbox relay.
     pub relay: Arc<Notify>,
+    /// The line of each level's changes in this instance.
+    pub turns: crate::commands::Turns,
 }
 
 impl StockState {

@@ -8,6 +8,7 @@ mod count;
 mod error;
 mod record;
 mod replies;
+mod turns;
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ pub use apply::{Applied, Line, Lines};
 pub use count::Count;
 pub use error::TxError;
 pub use replies::{BatchRecorded, MovementRecorded, TransferRecorded};
+pub use turns::Turns;
 
 use crate::{
     domain::{IdempotencyKey, MovementKind, Note, Quantity, TraceContext},
@@ -125,14 +127,23 @@ const ATTEMPTS: u32 = 5;
 
 /// Runs `command` in one transaction, retried on deadlock or serialization failure. A command that
 /// is a single statement without an idempotency key ([`Command::is_one_statement`]) runs without
-/// `BEGIN`/`COMMIT` around it: the statement commits on its own, in one round trip.
+/// `BEGIN`/`COMMIT` around it: the statement commits on its own, in one round trip. A change of
+/// one level first waits for a turn of the level in this instance ([`Turns`]), before it takes a
+/// connection.
 pub async fn run(
     db: &Db,
+    turns: &Turns,
     caller: &Caller,
     actor: &Actor,
     idempotency: Option<&Idempotency>,
     command: &Command,
 ) -> Result<Ran, ApiError> {
+    let _turn = match command {
+        Command::AddStock(line) | Command::Move(line) => {
+            Some(turns.of_level(line.store_id, line.product_id).await)
+        }
+        Command::Batch(_) | Command::Transfer(_) | Command::Count(_) => None,
+    };
     let mut conn = db::conn(db.primary()).await?;
     let mut attempt = 1;
     loop {

@@ -113,7 +113,15 @@ pub async fn perform<B: Serialize>(
         request_id: ctx.request_id,
         trace: ctx.trace,
     };
-    let ran = commands::run(&state.db, caller, &actor, idempotency.as_ref(), &command).await?;
+    let ran = commands::run(
+        &state.db,
+        &state.turns,
+        caller,
+        &actor,
+        idempotency.as_ref(),
+        &command,
+    )
+    .await?;
     match ran.outcome {
         Outcome::Fresh(reply) => {
             let committed = state
