@@ -33,6 +33,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         config.service.redis_timeout,
     )
     .with_positions(&ctx.db);
+    let turns = crate::commands::Turns::new(config.service.db_pool_timeout);
     let state = web::Data::new(StockState {
         pg: ctx.pg.clone(),
         db: ctx.db.clone(),
@@ -40,7 +41,7 @@ pub async fn build(config: Config) -> Result<inventory_common::web::Server, Star
         cache,
         config,
         relay: wake,
-        turns: crate::commands::Turns::new(),
+        turns,
     });
     let server = inventory_common::web::serve(&ctx, move |cfg| {
         cfg.app_data(state.clone());

@@ -339,10 +339,17 @@ impl Db {
 /// The WAL insert position of the primary `conn` is connected to: at or after every commit made
 /// so far, this connection's included (a prepared statement: one round trip).
 async fn position_on(conn: &mut AsyncPgConnection) -> Result<Lsn, ApiError> {
-    let row: Position = fixed("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-        .get_result(conn)
-        .await
-        .map_err(ApiError::from)?;
+    lsn_of(conn, "SELECT pg_current_wal_insert_lsn()::text AS lsn").await
+}
+
+/// The primary's flushed WAL position: what it can have sent to a replica (the insert position may
+/// lie past a page header no record follows yet, which no replica ever replays).
+async fn flushed_on(conn: &mut AsyncPgConnection) -> Result<Lsn, ApiError> {
+    lsn_of(conn, "SELECT pg_current_wal_flush_lsn()::text AS lsn").await
+}
+
+async fn lsn_of(conn: &mut AsyncPgConnection, sql: &'static str) -> Result<Lsn, ApiError> {
+    let row: Position = fixed(sql).get_result(conn).await.map_err(ApiError::from)?;
     row.lsn
         .parse()
         .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))

@@ -1,11 +1,16 @@
 //! The replica monitor: every [`POLL`], whether the replica answers, its replay position and lag.
 //!
 //! The lag is measured against the primary, as a reader would notice it: every poll notes the
-//! primary's position and when it was seen; the lag is the age of the oldest noted position the
-//! replica has not replayed yet (0 once it has replayed them all). The replica's own view cannot
-//! say that: a replica cut off from its primary has replayed everything it *received* and looks
-//! current while it falls behind for good, and the age of its last replayed commit counts idle
-//! time as lag the moment new WAL arrives after a quiet spell.
+//! primary's flushed position and when it was seen; the lag is the age of the oldest noted position
+//! the replica has not replayed yet (0 once it has replayed them all). The replica's own view
+//! cannot say that: a replica cut off from its primary has replayed everything it *received* and
+//! looks current while it falls behind for good, and the age of its last replayed commit counts
+//! idle time as lag the moment new WAL arrives after a quiet spell.
+//!
+//! The primary is asked on the monitor's own connection, outside the pool (requests may hold every
+//! pooled connection exactly when the replica falls behind). When the primary cannot be asked at
+//! all (it is down), the replica is judged by the positions noted before: a primary that is down
+//! commits nothing newer.
 
 use std::{
     collections::VecDeque,
@@ -19,7 +24,9 @@ use diesel::{
 };
 use diesel_async::RunQueryDsl;
 
-use super::{Lsn, Replica, position_on};
+use diesel_async::AsyncPgConnection;
+
+use super::{Lsn, Replica, flushed_on};
 use crate::db::PgPool;
 
 /// How often the monitor looks at the replica.
@@ -75,6 +82,26 @@ impl Behind {
     }
 }
 
+/// The primary's flushed position, on a connection of the monitor's own (made again after a
+/// failure: after a failover the pool's URL leads it to the new primary).
+struct Primary {
+    pool: PgPool,
+    conn: Option<AsyncPgConnection>,
+}
+
+impl Primary {
+    async fn position(&mut self) -> Option<Lsn> {
+        if self.conn.is_none() {
+            self.conn = self.pool.dedicated_connection().await.ok();
+        }
+        let lsn = flushed_on(self.conn.as_mut()?).await.ok();
+        if lsn.is_none() {
+            self.conn = None;
+        }
+        lsn
+    }
+}
+
 /// Polls the replica (and the primary's position) every [`POLL`] for as long as the process runs.
 pub(super) fn spawn_monitor(replica: Replica, primary: PgPool, max_lag: Duration) {
     const PROBE: &str = "SELECT pg_is_in_recovery() AS standby, \
@@ -83,16 +110,12 @@ pub(super) fn spawn_monitor(replica: Replica, primary: PgPool, max_lag: Duration
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut behind = Behind::default();
+        let mut primary = Primary {
+            pool: primary,
+            conn: None,
+        };
         loop {
             tick.tick().await;
-            // The primary first: the replica is then compared with a position at least this old.
-            let noted = async {
-                let mut conn = primary.get().await.ok()?;
-                position_on(&mut conn).await.ok()
-            };
-            if let Ok(Some(lsn)) = tokio::time::timeout(Duration::from_secs(2), noted).await {
-                behind.primary_at(lsn, Instant::now());
-            }
             let pool = replica.pool.state();
             metrics::gauge!("db_read_pool_connections", "state" => "idle")
                 .set(f64::from(pool.idle_connections));
@@ -106,10 +129,20 @@ pub(super) fn spawn_monitor(replica: Replica, primary: PgPool, max_lag: Duration
                     .await
                     .ok()
             };
-            let seen = tokio::time::timeout(Duration::from_secs(2), probe)
-                .await
-                .ok()
-                .flatten();
+            // Both at once: a slow primary does not delay the replica's probe. A position noted a
+            // moment after the replica answered only counts from now, so the lag is never
+            // understated.
+            let (noted, seen) = tokio::join!(
+                tokio::time::timeout(Duration::from_secs(1), primary.position()),
+                tokio::time::timeout(Duration::from_secs(2), probe),
+            );
+            match noted {
+                Ok(Some(lsn)) => behind.primary_at(lsn, Instant::now()),
+                Ok(None) => {}
+                // Cut off mid-statement: that connection is not used again.
+                Err(_) => primary.conn = None,
+            }
+            let seen = seen.ok().flatten();
             let state = &replica.state;
             match seen {
                 Some(probe) => {

@@ -140,7 +140,7 @@ pub async fn run(
 ) -> Result<Ran, ApiError> {
     let _turn = match command {
         Command::AddStock(line) | Command::Move(line) => {
-            Some(turns.of_level(line.store_id, line.product_id).await)
+            Some(turns.of_level(line.store_id, line.product_id).await?)
         }
         Command::Batch(_) | Command::Transfer(_) | Command::Count(_) => None,
     };

@@ -9,16 +9,23 @@
 //! one had finished; four ran 391–414/s (p99 152–177 ms) against 299–317/s (p99 394–471 ms) with
 //! no line at all; random levels were unchanged (557–618/s either way).
 //!
-//! Bounded by construction: a fixed number of stripes, a level's stripe chosen by hashing its store
-//! and product. Levels that share a stripe share its turns (rarely a wait: with 32 changes in
+//! A wait for a turn is bounded like a wait for a pooled connection (`INVENTORY_DB_POOL_TIMEOUT_MS`):
+//! past it the request is a 503, as when the pool is exhausted, so a burst on one level sheds load
+//! instead of queueing without end. Bounded by construction: a fixed number of stripes, a level's
+//! stripe chosen by hashing its store and product. Levels that share a stripe share its turns (rarely a wait: with 32 changes in
 //! flight, five on one stripe almost never happen unless they are of the same level).
 
+use std::time::Duration;
+
+use inventory_common::ApiError;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 /// The lines of an instance.
 pub struct Turns {
     stripes: Box<[Semaphore]>,
+    /// The longest wait for a turn.
+    wait: Duration,
 }
 
 /// A change's turn: the next in the level's line goes when it is dropped.
@@ -31,21 +38,31 @@ impl Turns {
     /// change already waits on the row when one commits, few enough that a commit wakes few.
     pub const PER_LEVEL: usize = 4;
 
-    pub fn new() -> Self {
+    /// Lines whose turns are waited for at most `wait` (the pool's check-out timeout).
+    pub fn new(wait: Duration) -> Self {
         Self {
             stripes: (0..Self::STRIPES)
                 .map(|_| Semaphore::new(Self::PER_LEVEL))
                 .collect(),
+            wait,
         }
     }
 
-    /// Waits for a turn of the level of `store` and `product` (first come, first served).
-    pub async fn of_level(&self, store: Uuid, product: Uuid) -> Turn<'_> {
+    /// Waits for a turn of the level of `store` and `product` (first come, first served); 503
+    /// after the longest wait.
+    pub async fn of_level(&self, store: Uuid, product: Uuid) -> Result<Turn<'_>, ApiError> {
         let stripe = &self.stripes[Self::stripe(store, product)];
-        // The semaphores are never closed: acquiring fails only on a closed one.
-        match stripe.acquire().await {
-            Ok(permit) => permit,
-            Err(_) => unreachable!("the stripes are never closed"),
+        let started = std::time::Instant::now();
+        let turn = tokio::time::timeout(self.wait, stripe.acquire()).await;
+        metrics::histogram!("stock_level_turn_wait_seconds")
+            .record(started.elapsed().as_secs_f64());
+        match turn {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphores are never closed: acquiring fails only on a closed one.
+            Ok(Err(_)) => Err(ApiError::internal("a level's line was closed")),
+            Err(_) => Err(ApiError::Unavailable(
+                "this stock level is busy; try again".into(),
+            )),
         }
     }
 
@@ -55,12 +72,6 @@ impl Turns {
         // Fibonacci hashing: the top bits of the product spread any input over the stripes.
         (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::STRIPES.trailing_zeros()))
             as usize
-    }
-}
-
-impl Default for Turns {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -75,11 +86,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_level_has_a_few_changes_at_once_and_others_do_not_wait() {
-        let turns = Turns::new();
+        let turns = Turns::new(Duration::from_secs(10));
         let (store, product) = (Uuid::now_v7(), Uuid::now_v7());
         let mut running = Vec::new();
         for _ in 0..Turns::PER_LEVEL {
-            running.push(turns.of_level(store, product).await);
+            running.push(turns.of_level(store, product).await.expect("a turn"));
         }
         let next = tokio::time::timeout(SOON, turns.of_level(store, product));
         assert!(next.await.is_err(), "one change more than PER_LEVEL waits");
@@ -88,10 +99,32 @@ mod tests {
             .find(|p| Turns::stripe(store, *p) != Turns::stripe(store, product))
             .expect("a level on another stripe");
         let unrelated = tokio::time::timeout(SOON, turns.of_level(store, other));
-        assert!(unrelated.await.is_ok(), "another level does not wait");
+        assert!(
+            matches!(unrelated.await, Ok(Ok(_))),
+            "another level does not wait"
+        );
         running.pop();
         let next = tokio::time::timeout(SOON, turns.of_level(store, product));
-        assert!(next.await.is_ok(), "the next change goes once one is done");
+        assert!(
+            matches!(next.await, Ok(Ok(_))),
+            "the next change goes once one is done"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_bound_is_a_503() {
+        let turns = Turns::new(SOON);
+        let (store, product) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut running = Vec::new();
+        for _ in 0..Turns::PER_LEVEL {
+            running.push(turns.of_level(store, product).await.expect("a turn"));
+        }
+        let late = turns.of_level(store, product).await;
+        assert!(
+            matches!(late, Err(ApiError::Unavailable(_))),
+            "{:?}",
+            late.err()
+        );
     }
 
     #[test]
