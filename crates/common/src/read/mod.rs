@@ -15,7 +15,8 @@
 //!   answer), the read goes to the primary.
 //! * A monitor polls the replica every [`POLL`]: whether it answers, its replay position and its lag
 //!   (how long ago the primary was at the oldest position the replica has not replayed; 0 when it
-//!   has replayed everything the primary had written at the last poll), published as `db_replica_up`, `db_replica_lag_seconds` and `db_replica_replay_lsn`.
+//!   has replayed everything the primary had written at the last poll), published as
+//!   `db_replica_up`, `db_replica_lag_seconds` and `db_replica_replay_lsn`.
 //!   Each read is counted in `db_reads_total{pool, reason}` (a closed set of labels); the read
 //!   pool's size and waits are `db_read_pool_connections{state}` and `db_read_pool_wait_seconds`.
 

@@ -22,9 +22,7 @@ use diesel::{
     QueryableByName,
     sql_types::{Bool, Text},
 };
-use diesel_async::RunQueryDsl;
-
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{Lsn, Replica, flushed_on};
 use crate::db::PgPool;

@@ -73,9 +73,15 @@ impl Command {
     /// Whether the command is one statement ([`apply`]'s one-line path): a movement or stock-in of
     /// one level without `expected_quantity`.
     pub fn is_one_statement(&self) -> bool {
+        self.single_line().is_some_and(apply::is_one_statement)
+    }
+
+    /// The line of a command that changes one level by store and product (a movement or a
+    /// stock-in); `None` for batches, transfers and counts.
+    fn single_line(&self) -> Option<&Line> {
         match self {
-            Command::AddStock(line) | Command::Move(line) => apply::is_one_statement(line),
-            Command::Batch(_) | Command::Transfer(_) | Command::Count(_) => false,
+            Command::AddStock(line) | Command::Move(line) => Some(line),
+            Command::Batch(_) | Command::Transfer(_) | Command::Count(_) => None,
         }
     }
 }
@@ -138,11 +144,9 @@ pub async fn run(
     idempotency: Option<&Idempotency>,
     command: &Command,
 ) -> Result<Ran, ApiError> {
-    let _turn = match command {
-        Command::AddStock(line) | Command::Move(line) => {
-            Some(turns.of_level(line.store_id, line.product_id).await?)
-        }
-        Command::Batch(_) | Command::Transfer(_) | Command::Count(_) => None,
+    let _turn = match command.single_line() {
+        Some(line) => Some(turns.of_level(line.store_id, line.product_id).await?),
+        None => None,
     };
     let mut conn = db::conn(db.primary()).await?;
     let mut attempt = 1;
