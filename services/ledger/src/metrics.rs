@@ -97,7 +97,7 @@ pub async fn poll_backlog(
 ) {
     loop {
         match redis.get().await {
-            Ok(mut conn) => match backlog(&mut conn, &keys).await {
+            Ok(mut conn) => match backlog(&mut *conn, &keys).await {
                 Ok(b) => {
                     health.backlog(b.pending + b.lag);
                     metrics::gauge!("ledger_pending").set(b.pending as f64);

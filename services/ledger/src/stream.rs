@@ -263,7 +263,10 @@ pub struct Backlog {
 }
 
 /// Reads the backlog of the `ledger` group (XINFO GROUPS) and the DLQ length.
-pub async fn backlog(conn: &mut MultiplexedConnection, keys: &StreamKeys) -> RedisResult<Backlog> {
+pub async fn backlog(
+    conn: &mut (impl redis::aio::ConnectionLike + Send + Sync),
+    keys: &StreamKeys,
+) -> RedisResult<Backlog> {
     let groups: StreamInfoGroupsReply = conn.xinfo_groups(&keys.events).await?;
     let dlq: usize = conn.xlen(&keys.dlq).await?;
     let group = groups.groups.into_iter().find(|g| g.name == GROUP);

@@ -1,0 +1,105 @@
+//! The Redis pool against the test stack's Redis: a connection handed out again at once costs no
+//! `PING`; one that sat idle, or that a command found dropped, is tested or replaced before a
+//! request gets it.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use inventory_common::redis::{RedisPool, build_redis_pool};
+use inventory_testkit::{redis as inspector, redis_url};
+
+/// A pool of one connection, so every check-out hands out the same connection while it works.
+fn pool() -> RedisPool {
+    build_redis_pool(&redis_url(), 1, Duration::from_secs(5)).expect("pool")
+}
+
+async fn client_id(pool: &RedisPool) -> i64 {
+    let mut conn = pool.get().await.expect("check out");
+    redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut *conn)
+        .await
+        .expect("CLIENT ID")
+}
+
+/// The last command Redis ran for the connection `id` (`CLIENT LIST ID`, asked on another one).
+async fn last_command(id: i64) -> String {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("ID")
+        .arg(id)
+        .query_async(&mut inspector().await)
+        .await
+        .expect("CLIENT LIST");
+    let field = list
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("cmd="))
+        .unwrap_or_else(|| panic!("no cmd= in {list:?}"));
+    field.to_owned()
+}
+
+async fn kill(id: i64) {
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(id)
+        .query_async(&mut inspector().await)
+        .await
+        .expect("CLIENT KILL");
+    assert_eq!(killed, 1, "connection {id} was there to kill");
+}
+
+#[tokio::test]
+async fn a_connection_in_use_is_handed_out_again_without_a_ping() {
+    let pool = pool();
+    let id = client_id(&pool).await;
+    let again = pool.get().await.expect("check out again");
+    assert_eq!(
+        last_command(id).await,
+        "client|id",
+        "no PING on a busy connection"
+    );
+    drop(again);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let idle = pool.get().await.expect("check out after a quiet second");
+    assert_eq!(
+        last_command(id).await,
+        "ping",
+        "an idle connection is tested"
+    );
+    drop(idle);
+}
+
+#[tokio::test]
+async fn a_connection_killed_while_idle_is_replaced_at_check_out() {
+    let pool = pool();
+    let id = client_id(&pool).await;
+    kill(id).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // The check-out's PING finds the dead connection; the request gets a new one and never sees
+    // an error.
+    let next = client_id(&pool).await;
+    assert_ne!(next, id);
+}
+
+#[tokio::test]
+async fn a_connection_a_command_found_dropped_is_not_handed_out_again() {
+    let pool = pool();
+    let id = client_id(&pool).await;
+    kill(id).await;
+
+    // Handed out again at once (no PING): the command on it fails, and the pool drops it.
+    {
+        let mut conn = pool.get().await.expect("check out");
+        let failed = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async::<i64>(&mut *conn)
+            .await;
+        assert!(failed.is_err(), "a killed connection answered: {failed:?}");
+    }
+    let next = client_id(&pool).await;
+    assert_ne!(next, id, "the dropped connection came back from the pool");
+}
