@@ -23,15 +23,20 @@ async fn client_id(pool: &RedisPool) -> i64 {
         .expect("CLIENT ID")
 }
 
-/// The last command Redis ran for the connection `id` (`CLIENT LIST ID`, asked on another one).
-async fn last_command(id: i64) -> String {
-    let list: String = redis::cmd("CLIENT")
-        .arg("LIST")
+/// Runs `CLIENT <sub> ID <id>` on a connection of its own (not the pool's).
+async fn about_client<T: redis::FromRedisValue>(sub: &str, id: i64) -> T {
+    redis::cmd("CLIENT")
+        .arg(sub)
         .arg("ID")
         .arg(id)
         .query_async(&mut inspector().await)
         .await
-        .expect("CLIENT LIST");
+        .unwrap_or_else(|e| panic!("CLIENT {sub} ID {id}: {e}"))
+}
+
+/// The last command Redis ran for the connection `id`.
+async fn last_command(id: i64) -> String {
+    let list: String = about_client("LIST", id).await;
     let field = list
         .split_whitespace()
         .find_map(|f| f.strip_prefix("cmd="))
@@ -40,13 +45,7 @@ async fn last_command(id: i64) -> String {
 }
 
 async fn kill(id: i64) {
-    let killed: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("ID")
-        .arg(id)
-        .query_async(&mut inspector().await)
-        .await
-        .expect("CLIENT KILL");
+    let killed: i64 = about_client("KILL", id).await;
     assert_eq!(killed, 1, "connection {id} was there to kill");
 }
 
