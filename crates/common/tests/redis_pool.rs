@@ -1,6 +1,6 @@
 //! The Redis pool against the test stack's Redis: a connection handed out again at once costs no
-//! `PING`; one that sat idle, or that a command found dropped, is tested or replaced before a
-//! request gets it.
+//! `PING`; one that sat idle, whose last request went unanswered, or that a command found dropped,
+//! is tested or replaced before a request gets it; an error reply keeps it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -82,23 +82,71 @@ async fn a_connection_killed_while_idle_is_replaced_at_check_out() {
     // an error.
     let next = client_id(&pool).await;
     assert_ne!(next, id);
+    assert_eq!(pool.state().statistics.connections_closed_invalid, 1);
 }
 
 #[tokio::test]
 async fn a_connection_a_command_found_dropped_is_not_handed_out_again() {
     let pool = pool();
-    let id = client_id(&pool).await;
-    kill(id).await;
-
-    // Handed out again at once (no PING): the command on it fails, and the pool drops it.
-    {
+    let id = {
         let mut conn = pool.get().await.expect("check out");
+        let id: i64 = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(&mut *conn)
+            .await
+            .expect("CLIENT ID");
+        kill(id).await;
         let failed = redis::cmd("CLIENT")
             .arg("ID")
             .query_async::<i64>(&mut *conn)
             .await;
         assert!(failed.is_err(), "a killed connection answered: {failed:?}");
-    }
+        id
+    };
+    // Back in the pool it is discarded, not handed out again.
+    assert_eq!(pool.state().statistics.connections_closed_broken, 1);
     let next = client_id(&pool).await;
     assert_ne!(next, id, "the dropped connection came back from the pool");
+}
+
+#[tokio::test]
+async fn a_connection_whose_caller_gave_up_is_tested_before_it_is_handed_out_again() {
+    let pool = pool();
+    let id = client_id(&pool).await;
+    {
+        let mut conn = pool.get().await.expect("check out");
+        let mut blpop = redis::cmd("BLPOP");
+        blpop.arg("redis-pool-test:never-pushed").arg(0.5);
+        let blocked = blpop.query_async::<Option<(String, String)>>(&mut *conn);
+        let gave_up = tokio::time::timeout(Duration::from_millis(50), blocked).await;
+        assert!(gave_up.is_err(), "BLPOP answered before its timeout");
+    }
+    let again = pool
+        .get()
+        .await
+        .expect("check out after an abandoned request");
+    assert_eq!(
+        last_command(id).await,
+        "ping",
+        "tested before it was handed out"
+    );
+    drop(again);
+}
+
+#[tokio::test]
+async fn an_error_reply_keeps_the_connection() {
+    let pool = pool();
+    let id = client_id(&pool).await;
+    {
+        let mut conn = pool.get().await.expect("check out");
+        let mut pipe = redis::pipe();
+        pipe.cmd("CLIENT").arg("ID").cmd("NO-SUCH-COMMAND");
+        let refused = pipe.query_async::<(i64, String)>(&mut *conn).await;
+        assert!(
+            refused.is_err(),
+            "an unknown command was accepted: {refused:?}"
+        );
+    }
+    assert_eq!(client_id(&pool).await, id, "the connection still works");
+    assert_eq!(pool.state().statistics.connections_closed_broken, 0);
 }
