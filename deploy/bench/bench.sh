@@ -164,13 +164,16 @@ export PGPASSWORD="$PG_SUPERUSER_PASSWORD"
 say "==> seeding $STORES stores × $PRODUCTS products ($levels stock levels)"
 seed_started=$SECONDS
 "${PSQL[@]}" -v stores="$STORES" -v products="$PRODUCTS" -f "$BENCH_DIR/seed.sql"
-# Every replica replays the seed (and its vacuum) before a scenario starts, not during one.
+# Every replica replays the seed (and its vacuum) before a scenario starts, not during one; the
+# line says so when one had not after two minutes (the scenarios then measure its catching up).
 for _ in $(seq 1 600); do
     behind="$("${PSQL[@]}" -tAc "SELECT count(*) FROM pg_stat_replication WHERE replay_lsn IS DISTINCT FROM pg_current_wal_flush_lsn()")"
     [ "$behind" = 0 ] && break
     sleep 0.2
 done
-say "    seeded in $((SECONDS - seed_started)) s (vacuumed, checkpointed, replicas caught up)"
+caught_up="replicas caught up"
+[ "$behind" = 0 ] || caught_up="$behind replica(s) still replaying after 120 s"
+say "    seeded in $((SECONDS - seed_started)) s (vacuumed, checkpointed, $caught_up)"
 "${PSQL[@]}" -tAc "SELECT id FROM stores WHERE code LIKE 'BENCH-%' ORDER BY code" >"$work/stores"
 "${PSQL[@]}" -tAc "SELECT id FROM products WHERE sku LIKE 'BENCH-SKU-%' ORDER BY sku" >"$work/products"
 sed 's|^\(.*\)$|/stock/\1?limit=100|' "$work/stores" >"$work/stock-pages"

@@ -108,10 +108,7 @@ impl bb8::ManageConnection for Manager {
 
     async fn is_valid(&self, conn: &mut Connection) -> Result<(), RedisError> {
         if conn.dropped {
-            return Err(RedisError::from((
-                redis::ErrorKind::Io,
-                "the connection was dropped",
-            )));
+            return Err(io_error("the connection was dropped"));
         }
         if !conn.needs_ping() {
             return Ok(());
@@ -121,10 +118,7 @@ impl bb8::ManageConnection for Manager {
             tokio::time::timeout(self.ping_timeout, self.inner.is_valid(&mut conn.conn)).await
         else {
             conn.dropped = true;
-            return Err(RedisError::from((
-                redis::ErrorKind::Io,
-                "no answer to PING in time",
-            )));
+            return Err(io_error("no answer to PING in time"));
         };
         conn.note(&result);
         result
@@ -133,6 +127,10 @@ impl bb8::ManageConnection for Manager {
     fn has_broken(&self, conn: &mut Connection) -> bool {
         conn.dropped
     }
+}
+
+fn io_error(what: &'static str) -> RedisError {
+    RedisError::from((redis::ErrorKind::Io, what))
 }
 
 /// Builds the pool without connecting; callers treat Redis as optional where they can (the cache)

@@ -44,6 +44,11 @@ async fn last_command(id: i64) -> String {
     field.to_owned()
 }
 
+/// Asserts that the last command Redis ran for the connection `id` was `expected`.
+async fn assert_last_command(id: i64, expected: &str, why: &str) {
+    assert_eq!(last_command(id).await, expected, "{why}");
+}
+
 async fn kill(id: i64) {
     let killed: i64 = about_client("KILL", id).await;
     assert_eq!(killed, 1, "connection {id} was there to kill");
@@ -54,20 +59,12 @@ async fn a_connection_in_use_is_handed_out_again_without_a_ping() {
     let pool = pool();
     let id = client_id(&pool).await;
     let again = pool.get().await.expect("check out again");
-    assert_eq!(
-        last_command(id).await,
-        "client|id",
-        "no PING on a busy connection"
-    );
+    assert_last_command(id, "client|id", "no PING on a busy connection").await;
     drop(again);
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let idle = pool.get().await.expect("check out after a quiet second");
-    assert_eq!(
-        last_command(id).await,
-        "ping",
-        "an idle connection is tested"
-    );
+    assert_last_command(id, "ping", "an idle connection is tested").await;
     drop(idle);
 }
 
@@ -125,11 +122,7 @@ async fn a_connection_whose_caller_gave_up_is_tested_before_it_is_handed_out_aga
         .get()
         .await
         .expect("check out after an abandoned request");
-    assert_eq!(
-        last_command(id).await,
-        "ping",
-        "tested before it was handed out"
-    );
+    assert_last_command(id, "ping", "tested before it was handed out").await;
     drop(again);
 }
 
