@@ -11,7 +11,7 @@
 #    BENCH_STORES × BENCH_PRODUCTS stock levels, and each scenario through the gateway with a real
 #    token (wrk), with the ledger's lag sampled during the load and measured after it.
 # 3. A table (each scenario's 2xx throughput and its ratio to its limit, p50/p99/p99.9, non-2xx
-#    answers, ledger lag) and the same as JSON in target/bench/bench-<time>.json (and latest.json).
+#    answers, ledger lag; transfers and batches have no limit of their own) and the same as JSON in target/bench/bench-<time>.json (and latest.json).
 #
 # Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s; each scenario after a
 # BENCH_WARMUP of 3s that is not measured), BENCH_CONNECTIONS (64,
@@ -43,7 +43,7 @@ WARMUP="${BENCH_WARMUP:-3s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 SALE_CONNECTIONS="${BENCH_SALE_CONNECTIONS:-32}"
 PG_CLIENTS="${BENCH_PG_CLIENTS:-8}"
-ONLY="${BENCH_ONLY:-a b c d e f g}"
+ONLY="${BENCH_ONLY:-a b c d e f g h i}"
 SECS="${DURATION%s}"
 OUT="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
 STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
@@ -291,6 +291,9 @@ if wanted f; then
     fi
 fi
 run_scenario g "GET /reports/stores/{store}/daily, random store (uncached: the replica when there is one)" proxy-hop "$CONNECTIONS" BENCH_PATHS="$work/daily-reports" -- -s "$BENCH_DIR/get.lua"
+# Writes of several levels per request; no limit of their own (ratio n/a): compare them run to run.
+run_scenario h "POST /stock/transfers of 1 unit, random product and stores (2 levels)" none "$SALE_CONNECTIONS" BENCH_LINES=transfer -- -s "$BENCH_DIR/lines.lua"
+run_scenario i "POST /stock/movements/batch of 10 SALEs, random levels" none "$SALE_CONNECTIONS" BENCH_LINES=10 -- -s "$BENCH_DIR/lines.lua"
 
 # --- report -----------------------------------------------------------------------------------
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"

@@ -6,9 +6,11 @@
 //! place in that order before checking, creating the level empty when missing
 //! ([`levels::lock_quantity`]), so no writer of that level can slip between check and change.
 //!
-//! One line without `expected_quantity` (a movement or stock-in of one level) takes the one-statement
-//! path ([`one_step`]): the checks, the change, the movement and the event in a single statement,
-//! with the same answers (404 for a missing store, then product; 409 with `available`).
+//! Every line is applied by one statement ([`one_step`]): the checks, the change, the movement and
+//! the event, one round trip per line. A request of several lines first checks all its stores, then
+//! all its products, so a 404 names the first missing one in request order. One line without
+//! `expected_quantity` (a movement or stock-in of one level) is that statement alone, committing on
+//! its own.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     Actor, TxError,
-    record::{Change, record, step_event, step_movement},
+    record::{step_event, step_movement},
 };
 use crate::{
     domain::{CountedQuantity, MovementKind, Note, Quantity},
@@ -85,7 +87,9 @@ pub async fn apply(
     if let [line] = lines
         && is_one_statement(line)
     {
-        return Ok(vec![apply_one_statement(conn, actor, line).await?]);
+        return Ok(vec![
+            apply_one_statement(conn, actor, line, 0, naming).await?,
+        ]);
     }
     check_references(conn, lines, naming).await?;
     let mut order: Vec<usize> = (0..lines.len()).collect();
@@ -104,7 +108,6 @@ async fn apply_line(
     index: usize,
     naming: Lines,
 ) -> Result<Applied, TxError> {
-    let n = line.quantity.get();
     if let Some(expected) = line.expected_quantity {
         let current = levels::lock_quantity(conn, line.store_id, line.product_id).await?;
         if current != expected.get() {
@@ -120,23 +123,7 @@ async fn apply_line(
             return Err(naming.conflict(index, error).into());
         }
     }
-    let level = if line.kind.is_inbound() {
-        levels::add(conn, line.store_id, line.product_id, n).await?
-    } else {
-        match levels::take(conn, line.store_id, line.product_id, n).await? {
-            Some(level) => level,
-            None => return Err(insufficient(conn, line, index, naming).await),
-        }
-    };
-    let change = Change {
-        kind: line.kind,
-        quantity: n,
-        reason: line.reason.as_ref(),
-        reference: line.reference.as_ref(),
-        transfer_id: line.transfer_id,
-    };
-    let movement = record(conn, actor, &level, &change).await?;
-    Ok(Applied { movement, level })
+    apply_one_statement(conn, actor, line, index, naming).await
 }
 
 /// Whether `line` alone takes the one-statement path.
@@ -144,11 +131,13 @@ pub fn is_one_statement(line: &Line) -> bool {
     line.expected_quantity.is_none()
 }
 
-/// One line in one statement ([`one_step`]).
+/// One line in one statement ([`one_step`]); errors name the line as `naming` says.
 async fn apply_one_statement(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     line: &Line,
+    index: usize,
+    naming: Lines,
 ) -> Result<Applied, TxError> {
     let (movement_id, created_at) = crate::domain::movement_id::new_movement_id();
     let event_id = Uuid::now_v7();
@@ -180,13 +169,19 @@ async fn apply_one_statement(
             movement: step_movement(&step, &level),
             level,
         }),
-        Stepped::NoStore => {
-            Err(ApiError::NotFound(format!("store {} not found", line.store_id)).into())
-        }
-        Stepped::NoProduct => {
-            Err(ApiError::NotFound(format!("product {} not found", line.product_id)).into())
-        }
-        Stepped::Insufficient => Err(insufficient(conn, line, 0, Lines::Single).await),
+        Stepped::NoStore => Err(ApiError::NotFound(format!(
+            "{}store {} not found",
+            naming.prefix(index),
+            line.store_id
+        ))
+        .into()),
+        Stepped::NoProduct => Err(ApiError::NotFound(format!(
+            "{}product {} not found",
+            naming.prefix(index),
+            line.product_id
+        ))
+        .into()),
+        Stepped::Insufficient => Err(insufficient(conn, line, index, naming).await),
     }
 }
 

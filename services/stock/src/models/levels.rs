@@ -1,9 +1,9 @@
 //! Stock levels. Every change of `quantity` bumps `version` by one, so events of one level can be
-//! ordered; removals use a guarded `UPDATE ... WHERE quantity >= n` so a sale that would go negative
-//! changes nothing (the `CHECK (quantity >= 0)` is only the backstop).
+//! ordered; removals use a guarded `UPDATE ... WHERE quantity >= n` ([`super::one_step`]) so a sale
+//! that would go negative changes nothing (the `CHECK (quantity >= 0)` is only the backstop).
 
 use chrono::{DateTime, Utc};
-use diesel::{prelude::*, upsert::excluded};
+use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use inventory_db::schema::stock_levels;
 use serde::{Deserialize, Serialize};
@@ -57,59 +57,6 @@ impl StockLevel {
     pub fn was_created(&self) -> bool {
         self.version == 1
     }
-}
-
-/// Adds `n` units, creating the level when missing. Locks the row until the transaction ends.
-pub async fn add(
-    conn: &mut AsyncPgConnection,
-    store_id: Uuid,
-    product_id: Uuid,
-    n: i64,
-) -> QueryResult<StockLevel> {
-    use stock_levels::dsl as l;
-    diesel::insert_into(stock_levels::table)
-        .values((
-            l::id.eq(Uuid::now_v7()),
-            l::store_id.eq(store_id),
-            l::product_id.eq(product_id),
-            l::quantity.eq(n),
-            l::version.eq(1_i64),
-        ))
-        .on_conflict((l::store_id, l::product_id))
-        .do_update()
-        .set((
-            l::quantity.eq(l::quantity + excluded(l::quantity)),
-            l::version.eq(l::version + 1_i64),
-            l::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(StockLevel::as_returning())
-        .get_result(conn)
-        .await
-}
-
-/// Removes `n` units if at least `n` are there; `None` (and nothing changed) otherwise.
-pub async fn take(
-    conn: &mut AsyncPgConnection,
-    store_id: Uuid,
-    product_id: Uuid,
-    n: i64,
-) -> QueryResult<Option<StockLevel>> {
-    use stock_levels::dsl as l;
-    diesel::update(
-        stock_levels::table
-            .filter(l::store_id.eq(store_id))
-            .filter(l::product_id.eq(product_id))
-            .filter(l::quantity.ge(n)),
-    )
-    .set((
-        l::quantity.eq(l::quantity - n),
-        l::version.eq(l::version + 1_i64),
-        l::updated_at.eq(diesel::dsl::now),
-    ))
-    .returning(StockLevel::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
 }
 
 /// The current quantity of a level (0 when there is none).
