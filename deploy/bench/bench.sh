@@ -227,6 +227,29 @@ statements_report() {
         >"$OUT/statements-$1.txt" 2>&1 || true
 }
 
+# Rows written per table so far: name, inserts, updates, HOT updates.
+table_writes() {
+    "${PSQL[@]}" -tAF' ' -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables" 2>/dev/null || true
+}
+
+# Appends to scenario $1's statements file each table's inserts and updates during it (against the
+# table_writes taken before it) and the share of updates that were HOT: the new row version on the
+# same page, no index entry. A level's or a ledger row's update ought to be HOT (no column a movement
+# changes is indexed); a low share says its pages ran out of room (see migration 000014).
+tables_report() {
+    table_writes | python3 -c '
+import sys
+before = {f[0]: [int(x) for x in f[1:]] for f in (l.split() for l in open(sys.argv[1])) if len(f) == 4}
+print("\ntable rows written (inserted, updated, HOT share of the updates)")
+for f in (l.split() for l in sys.stdin):
+    if len(f) != 4:
+        continue
+    ins, upd, hot = (int(x) - y for x, y in zip(f[1:], before.get(f[0], [0, 0, 0])))
+    if ins or upd:
+        print("  %-24s %9d %9d %s" % (f[0], ins, upd, "%.0f %%" % (100 * hot / upd) if upd else "-"))
+' "$work/tables-$1" >>"$OUT/statements-$1.txt" 2>&1 || true
+}
+
 # run_scenario LETTER NAME LIMIT CONNECTIONS ENV... -- wrk arguments
 run_scenario() {
     local letter="$1" name="$2" limit="$3" conns="$4"; shift 4
@@ -244,6 +267,7 @@ run_scenario() {
     local sampler=$!
     # Statement statistics of this scenario alone (see statements_report).
     "${PSQL[@]}" -tAc "SELECT pg_stat_statements_reset()" >/dev/null
+    table_writes >"$work/tables-$letter"
     local profiler=""
     if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$limit" != proxy-hop ]; then
         perf record -a -g -F 499 -o "$work/perf-$letter.data" -- sleep $((SECS * 3 / 4)) >/dev/null 2>&1 &
@@ -264,6 +288,7 @@ run_scenario() {
         say "    profile: $OUT/profile-$letter-comm.txt, $OUT/profile-$letter-sym.txt"
     fi
     statements_report "$letter"
+    tables_report "$letter"
     record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="scenario", letter=sys.argv[2], name=sys.argv[3], limit=sys.argv[4], connections=int(sys.argv[5]), lag_max_ms=int(sys.argv[6]), lag_drained_s=float(sys.argv[7])); print(json.dumps(r))' \
         "$json" "$letter" "$name" "$limit" "$conns" "$during" "$drain")"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("    %.0f/s 2xx, p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, non-2xx %d, socket errors %d; ledger lag max %s ms, drained %s s after" % (r["ok"]/r["seconds"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["non_2xx"], r["socket_errors"], sys.argv[2], sys.argv[3]))' \
