@@ -7,8 +7,9 @@
 //! ([`levels::lock_quantity`]), so no writer of that level can slip between check and change.
 //!
 //! Every line is applied by one statement ([`one_step`]): the checks, the change, the movement and
-//! the event, one round trip per line. A request of several lines first checks all its stores, then
-//! all its products, so a 404 names the first missing one in request order. One line without
+//! the event, one round trip per line. When a line finds its store or product missing, all the
+//! request's stores, then all its products, are checked, so the 404 names the first missing one in
+//! request order (a request with an `expected_quantity` checks them first). One line without
 //! `expected_quantity` (a movement or stock-in of one level) is that statement alone, committing on
 //! its own.
 
@@ -91,12 +92,26 @@ pub async fn apply(
             apply_one_statement(conn, actor, line, 0, naming).await?,
         ]);
     }
-    check_references(conn, lines, naming).await?;
+    // A line with `expected_quantity` locks its level first, creating it when missing: only for
+    // a store and product known to be active. Other lines find out in their own statement.
+    let checked = lines.iter().any(|l| l.expected_quantity.is_some());
+    if checked {
+        check_references(conn, lines, naming).await?;
+    }
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|&i| (lines[i].store_id, lines[i].product_id));
     let mut applied: Vec<Option<Applied>> = vec![None; lines.len()];
     for i in order {
-        applied[i] = Some(apply_line(conn, actor, &lines[i], i, naming).await?);
+        match apply_line(conn, actor, &lines[i], i, naming).await {
+            Ok(line) => applied[i] = Some(line),
+            // Lines run in level order; the answer names the first missing store, then product,
+            // in request order, as the up-front check would have.
+            Err(e @ TxError::Api(ApiError::NotFound(_))) if !checked => {
+                check_references(conn, lines, naming).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(applied.into_iter().flatten().collect())
 }

@@ -183,3 +183,30 @@ async fn an_archived_product_in_a_line_is_not_found() {
     );
     assert_eq!(app.movement_count().await, 0);
 }
+
+/// Lines run in level order, but the 404 names the first missing store (then product) in request
+/// order: here the line with the missing product runs first, yet the missing store of the line
+/// after it is the answer.
+#[tokio::test]
+async fn a_missing_store_is_named_before_a_missing_product_whatever_the_level_order() {
+    let app = TestApp::spawn().await;
+    let (a, p) = (app.store().await, app.product().await);
+    // The missing store sorts after every other, so its line runs last.
+    let (no_store, no_product) = (uuid::Uuid::max(), uuid::Uuid::new_v4());
+    let body = json!({ "movements": [
+        movement(a, p, "STOCK_IN", 1),
+        movement(a, no_product, "STOCK_IN", 1),
+        movement(no_store, p, "STOCK_IN", 1),
+    ] });
+    let problem = expect_json(
+        app.post("/stock/movements/batch", &app.admin, &body).await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        problem["detail"],
+        format!("movements[2]: store {no_store} not found")
+    );
+    assert_eq!(app.movement_count().await, 0);
+    assert_eq!(app.quantity(a, p).await, -1, "no level was created");
+}
