@@ -4,6 +4,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, expect_json, movement};
 
+/// Posts a batch as the admin and expects `status`; the JSON body.
+async fn post_batch(app: &TestApp, body: &Value, status: u16) -> Value {
+    expect_json(
+        app.post("/stock/movements/batch", &app.admin, body).await,
+        status,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_batch_applies_every_line() {
     let app = TestApp::spawn().await;
@@ -67,11 +76,7 @@ async fn one_failing_line_applies_nothing_and_is_named() {
         movement(a, q, "SALE", 2),
         movement(a, p, "SALE", 1),
     ]});
-    let problem = expect_json(
-        app.post("/stock/movements/batch", &app.admin, &body).await,
-        409,
-    )
-    .await;
+    let problem = post_batch(&app, &body, 409).await;
     assert_eq!(problem["index"], 2);
     assert_eq!(problem["available"], 1);
     assert!(
@@ -123,11 +128,7 @@ async fn bad_lines_are_named_by_path() {
         (json!({}), "movements"),
     ];
     for (body, field) in cases {
-        let problem = expect_json(
-            app.post("/stock/movements/batch", &app.admin, &body).await,
-            400,
-        )
-        .await;
+        let problem = post_batch(&app, &body, 400).await;
         assert_eq!(problem["errors"][0]["field"], field);
     }
     assert_eq!(app.movement_count().await, 0);
@@ -138,11 +139,7 @@ async fn a_batch_of_500_lines_is_accepted() {
     let app = TestApp::spawn().await;
     let (a, p) = (app.store().await, app.product().await);
     let body = json!({ "movements": vec![movement(a, p, "STOCK_IN", 2); 500] });
-    let res = expect_json(
-        app.post("/stock/movements/batch", &app.admin, &body).await,
-        201,
-    )
-    .await;
+    let res = post_batch(&app, &body, 201).await;
     assert_eq!(res["movements"].as_array().map(Vec::len), Some(500));
     assert_eq!(app.quantity(a, p).await, 1000);
 }
@@ -170,11 +167,7 @@ async fn an_archived_product_in_a_line_is_not_found() {
     app.archive_product(old).await;
     let body =
         json!({ "movements": [movement(a, p, "STOCK_IN", 1), movement(a, old, "STOCK_IN", 1)] });
-    let problem = expect_json(
-        app.post("/stock/movements/batch", &app.admin, &body).await,
-        404,
-    )
-    .await;
+    let problem = post_batch(&app, &body, 404).await;
     assert!(
         problem["detail"]
             .as_str()
@@ -198,11 +191,7 @@ async fn a_missing_store_is_named_before_a_missing_product_whatever_the_level_or
         movement(a, no_product, "STOCK_IN", 1),
         movement(no_store, p, "STOCK_IN", 1),
     ] });
-    let problem = expect_json(
-        app.post("/stock/movements/batch", &app.admin, &body).await,
-        404,
-    )
-    .await;
+    let problem = post_batch(&app, &body, 404).await;
     assert_eq!(
         problem["detail"],
         format!("movements[2]: store {no_store} not found")
