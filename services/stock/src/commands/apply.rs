@@ -7,9 +7,10 @@
 //! ([`levels::lock_quantity`]), so no writer of that level can slip between check and change.
 //!
 //! Every line is applied by one statement ([`one_step`]): the checks, the change, the movement and
-//! the event, one round trip per line. When a line finds its store or product missing, all the
-//! request's stores, then all its products, are checked, so the 404 names the first missing one in
-//! request order (a request with an `expected_quantity` checks them first). One line without
+//! the event, one round trip per line (a line with `expected_quantity` first locks its level: one
+//! more). When a line is refused, all the request's stores, then all its products, are checked
+//! before answering, so a missing one wins over a shortage and the 404 names the first in request
+//! order (a request with an `expected_quantity` checks them first). One line without
 //! `expected_quantity` (a movement or stock-in of one level) is that statement alone, committing on
 //! its own.
 
@@ -104,9 +105,10 @@ pub async fn apply(
     for i in order {
         match apply_line(conn, actor, &lines[i], i, naming).await {
             Ok(line) => applied[i] = Some(line),
-            // Lines run in level order; the answer names the first missing store, then product,
-            // in request order, as the up-front check would have.
-            Err(e @ TxError::Api(ApiError::NotFound(_))) if !checked => {
+            // A line refused (404, 409): the references are checked before answering, so a
+            // missing store, then product, is named first and in request order, whichever line
+            // ran into trouble first in level order — the answer the up-front check gives.
+            Err(e @ TxError::Api(_)) if !checked => {
                 check_references(conn, lines, naming).await?;
                 return Err(e);
             }

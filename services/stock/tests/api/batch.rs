@@ -178,8 +178,8 @@ async fn an_archived_product_in_a_line_is_not_found() {
 }
 
 /// Lines run in level order, but the 404 names the first missing store (then product) in request
-/// order: here the line with the missing product runs first, yet the missing store of the line
-/// after it is the answer.
+/// order: here the line with the missing product runs before the one with the missing store, yet
+/// the missing store is the answer.
 #[tokio::test]
 async fn a_missing_store_is_named_before_a_missing_product_whatever_the_level_order() {
     let app = TestApp::spawn().await;
@@ -198,4 +198,40 @@ async fn a_missing_store_is_named_before_a_missing_product_whatever_the_level_or
     );
     assert_eq!(app.movement_count().await, 0);
     assert_eq!(app.quantity(a, p).await, -1, "no level was created");
+}
+
+/// A missing store wins over a shortage, whichever line runs first: the short line sorts first
+/// here (and its 409 would otherwise be the answer).
+#[tokio::test]
+async fn a_missing_store_wins_over_a_shortage_in_another_line() {
+    let app = TestApp::spawn().await;
+    let (a, p) = (app.store().await, app.product().await);
+    app.stock_in(a, p, 1).await;
+    let no_store = uuid::Uuid::max();
+    let body = json!({ "movements": [
+        movement(a, p, "SALE", 5),
+        movement(no_store, p, "STOCK_IN", 1),
+    ] });
+    let problem = post_batch(&app, &body, 404).await;
+    assert_eq!(
+        problem["detail"],
+        format!("movements[1]: store {no_store} not found")
+    );
+    assert_eq!(app.quantity(a, p).await, 1);
+}
+
+/// A batch of one line names it like any batch: `movements[0]` and its index.
+#[tokio::test]
+async fn a_batch_of_one_line_names_its_line() {
+    let app = TestApp::spawn().await;
+    let (a, p) = (app.store().await, app.product().await);
+    app.stock_in(a, p, 1).await;
+    let body = json!({ "movements": [movement(a, p, "SALE", 2)] });
+    let problem = post_batch(&app, &body, 409).await;
+    assert_eq!(problem["index"], 0);
+    assert_eq!(problem["available"], 1);
+    assert_eq!(
+        problem["detail"],
+        "movements[0]: only 1 in stock, 2 requested"
+    );
 }

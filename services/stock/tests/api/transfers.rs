@@ -118,3 +118,18 @@ async fn bad_transfers_are_rejected() {
     }
     assert_eq!(app.quantity(a, p).await, 10);
 }
+
+/// A transfer to an archived store is a 404 even when its source is short and its line runs first
+/// (stores are applied in id order, and the source was created first).
+#[tokio::test]
+async fn an_archived_destination_wins_over_a_short_source() {
+    let app = TestApp::spawn().await;
+    let (from, to, p) = (app.store().await, app.store().await, app.product().await);
+    assert!(from < to, "v7 ids sort by creation");
+    app.stock_in(from, p, 1).await;
+    app.archive_store(to).await;
+    let body = json!({ "from_store_id": from, "to_store_id": to, "product_id": p, "quantity": 5 });
+    let problem = expect_json(app.post("/stock/transfers", &app.admin, &body).await, 404).await;
+    assert_eq!(problem["detail"], format!("store {to} not found"));
+    assert_eq!(app.quantity(from, p).await, 1);
+}
