@@ -16,7 +16,7 @@
 # Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s; each scenario after a
 # BENCH_WARMUP of 3s that is not measured), BENCH_CONNECTIONS (64,
 # reads), BENCH_SALE_CONNECTIONS (32), BENCH_PG_CLIENTS (8), BENCH_ONLY (scenario letters, e.g. "a c";
-# default all), BENCH_BIN_DIR (prebuilt binaries instead of a release build), BENCH_PROFILE=1 (perf record -a -g during the sale scenarios; top entries into
+# default all), BENCH_BIN_DIR (prebuilt binaries instead of a release build), BENCH_PROFILE=1 (perf record -a -g during the write scenarios; top entries into
 # target/bench/), BENCH_KEEP=1 (leave the bench stack running afterwards).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -8,7 +8,7 @@ if etag and #etag > 0 then headers["If-None-Match"] = etag end
 
 function init(args)
   for line in io.lines(os.getenv("BENCH_PATHS")) do if #line > 0 then paths[#paths + 1] = line end end
-  math.randomseed(os.time() + math.random(1000000))
+  report.seed()
 end
 
 function request()

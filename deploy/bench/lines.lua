@@ -18,12 +18,12 @@ local function pick(t) return t[math.random(#t)] end
 function init(args)
   stores = lines(os.getenv("BENCH_STORES"))
   products = lines(os.getenv("BENCH_PRODUCTS"))
-  math.randomseed(os.time() + math.random(1000000))
+  report.seed()
 end
 
 local function transfer()
   local from, to = pick(stores), pick(stores)
-  while to == from do to = pick(stores) end
+  while to == from and #stores > 1 do to = pick(stores) end
   local body = string.format('{"from_store_id":"%s","to_store_id":"%s","product_id":"%s","quantity":1}',
     from, to, pick(products))
   return wrk.format("POST", "/stock/transfers", headers, body)

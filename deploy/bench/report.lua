@@ -9,6 +9,13 @@ non2xx = 0
 
 function M.setup(thread)
   threads[#threads + 1] = thread
+  thread:set("thread_number", #threads)
+end
+
+-- Seeds the thread's random numbers: LuaJIT's generator starts from the same state in every
+-- thread and the threads start in the same second, so os.time() alone gives them one sequence.
+function M.seed()
+  math.randomseed(os.time() * 1000 + (thread_number or 0))
 end
 
 function M.response(status, headers, body)

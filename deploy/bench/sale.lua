@@ -14,7 +14,7 @@ end
 function init(args)
   stores = lines(os.getenv("BENCH_STORES"))
   products = lines(os.getenv("BENCH_PRODUCTS"))
-  math.randomseed(os.time() + math.random(1000000))
+  report.seed()
 end
 
 function request()

@@ -181,8 +181,15 @@ random_page_cost = 1.1
 jit = off
 shared_preload_libraries = pg_stat_statements
 wal_receiver_status_interval = 1s
-wal_compression = lz4
 CONF
+    # lz4 for WAL records arrived with PostgreSQL 15; older servers keep theirs uncompressed.
+    [ "$(pg_major)" -ge 15 ] && echo "wal_compression = lz4"
+    return 0
+}
+
+# The major version of the PostgreSQL server binaries in use (15 for 15.18).
+pg_major() {
+    "$(pg_bin postgres)" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/'
 }
 
 start_postgres() {
