@@ -235,6 +235,23 @@ cmd_failover() {
     return 0
 }
 
+# pg_rewind of the data folder $1 onto node $2. It reads the folder's own WAL from the last
+# checkpoint both share; segments the node archived and recycled since then come back from the WAL
+# archive: --restore-target-wal, with a restore_command given to the folder for the rewind only (a
+# standby streams from its slot; a point-in-time restore sets its own).
+rewind_node() {
+    local data="$1" primary="$2" auto="$1/postgresql.auto.conf" rc=0
+    as_pg_owner touch "$auto"
+    as_pg_owner sed -i '/^restore_command/d' "$auto"
+    echo "restore_command = 'f=\"$PG_HOME/wal-archive/%f.gz\"; test -f \"\$f\" && gzip -dc \"\$f\" >\"%p\"'" |
+        as_pg_owner tee -a "$auto" >/dev/null
+    as_pg_owner env PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$(pg_bin pg_rewind)" --restore-target-wal \
+        --target-pgdata="$data" --source-server="host=127.0.0.1 port=$(node_port "$primary") user=inventory dbname=postgres" \
+        >>"$LOGS/replicas.log" 2>&1 || rc=$?
+    as_pg_owner sed -i '/^restore_command/d' "$auto"
+    return "$rc"
+}
+
 # Turns every fenced node into a replica of the current primary: pg_rewind when its history can be
 # rewound, otherwise a fresh base backup; then starts it and removes the fence.
 cmd_rejoin() {
@@ -250,9 +267,7 @@ cmd_rejoin() {
         rm -f "$data/postmaster.pid"
         ensure_slot "$primary" "$(node_slot "$n")"
         log "rewinding $(node_name "$n") onto $(node_name "$primary") (pg_rewind)"
-        if [ -f "$data/PG_VERSION" ] && as_pg_owner env PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$(pg_bin pg_rewind)" \
-            --target-pgdata="$data" --source-server="host=127.0.0.1 port=$(node_port "$primary") user=inventory dbname=postgres" \
-            >>"$LOGS/replicas.log" 2>&1; then
+        if [ -f "$data/PG_VERSION" ] && rewind_node "$data" "$primary"; then
             write_standby_settings "$data" "$primary" "$(node_slot "$n")"
         else
             log "pg_rewind could not rewind it (see $LOGS/replicas.log): a fresh base backup instead"

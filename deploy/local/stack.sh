@@ -225,7 +225,8 @@ start_postgres() {
             # pg_rewind (make rejoin) needs the hint bits WAL-logged.
             echo "wal_log_hints = on"
             echo "hot_standby_feedback = on"
-            if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
+            # full_page_writes stays on even then: pg_rewind (make rejoin) needs it.
+            if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; fi
             # WAL archiving for point-in-time restores (deploy/local/backup.sh): each finished segment,
             # and one at least every minute while there are writes, goes gzipped (a segment closed
             # early is mostly zeros: ~75 KB) into the archive that `wal-archive` points at.

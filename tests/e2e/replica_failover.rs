@@ -168,6 +168,8 @@ async fn writes_resume_on_the_promoted_replica_after_the_primary_is_killed() {
     }
 
     // Back as it was: the old primary follows, then a planned switchover and another rejoin.
+    let rewinds_log = state_dir().join("logs/replicas.log");
+    let logged_before = std::fs::read_to_string(&rewinds_log).map_or(0, |l| l.len());
     run_script(&state_dir(), "stack.sh", &["rejoin"]).expect("rejoin");
     assert_eq!(
         psql_node(0, "SELECT pg_is_in_recovery()").as_deref(),
@@ -176,6 +178,20 @@ async fn writes_resume_on_the_promoted_replica_after_the_primary_is_killed() {
     );
     run_script(&state_dir(), "stack.sh", &["failover"]).expect("switch back");
     run_script(&state_dir(), "stack.sh", &["rejoin"]).expect("rejoin replica 1");
+    // Both rejoins rewound the node (pg_rewind's own words in the log) rather than copying the
+    // whole database again; the second needs WAL the node had already archived and recycled.
+    let log = std::fs::read_to_string(&rewinds_log).expect("replicas.log");
+    let ours = log.get(logged_before..).unwrap_or(&log);
+    assert!(
+        !ours.contains("pg_rewind: error"),
+        "a rejoin could not rewind:\n{ours}"
+    );
+    assert_eq!(
+        ours.matches("pg_rewind: Done!").count()
+            + ours.matches("pg_rewind: no rewind required").count(),
+        2,
+        "two rejoins, two rewinds:\n{ours}"
+    );
     stack_up(&state_dir()).expect("stack.sh up");
     assert_eq!(
         psql_node(0, "SELECT pg_is_in_recovery()").as_deref(),
