@@ -245,9 +245,16 @@ rewind_node() {
     as_pg_owner sed -i '/^restore_command/d' "$auto"
     echo "restore_command = 'f=\"$PG_HOME/wal-archive/%f.gz\"; test -f \"\$f\" && gzip -dc \"\$f\" >\"%p\"'" |
         as_pg_owner tee -a "$auto" >/dev/null
-    as_pg_owner env PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$(pg_bin pg_rewind)" --restore-target-wal \
-        --target-pgdata="$data" --source-server="host=127.0.0.1 port=$(node_port "$primary") user=inventory dbname=postgres" \
-        >>"$LOGS/replicas.log" 2>&1 || rc=$?
+    # A just-promoted primary names its new timeline in its control file only at its next
+    # checkpoint, and pg_rewind reads it there: without one it may find "no rewind required" for a
+    # node that wrote past the fork, which then cannot start as a replica.
+    if psql_node "$primary" -c CHECKPOINT >>"$LOGS/replicas.log" 2>&1; then
+        as_pg_owner env PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$(pg_bin pg_rewind)" --restore-target-wal \
+            --target-pgdata="$data" --source-server="host=127.0.0.1 port=$(node_port "$primary") user=inventory dbname=postgres" \
+            >>"$LOGS/replicas.log" 2>&1 || rc=$?
+    else
+        rc=1
+    fi
     as_pg_owner sed -i '/^restore_command/d' "$auto"
     return "$rc"
 }
