@@ -7,7 +7,7 @@ local etag = os.getenv("BENCH_ETAG")
 if etag and #etag > 0 then headers["If-None-Match"] = etag end
 
 function init(args)
-  for line in io.lines(os.getenv("BENCH_PATHS")) do if #line > 0 then paths[#paths + 1] = line end end
+  paths = report.lines(os.getenv("BENCH_PATHS"))
   report.seed()
 end
 

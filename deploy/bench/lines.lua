@@ -7,17 +7,11 @@ local token = os.getenv("BENCH_TOKEN")
 local mode = os.getenv("BENCH_LINES") or "transfer"
 local headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
 
-local function lines(path)
-  local t = {}
-  for line in io.lines(path) do if #line > 0 then t[#t + 1] = line end end
-  return t
-end
-
 local function pick(t) return t[math.random(#t)] end
 
 function init(args)
-  stores = lines(os.getenv("BENCH_STORES"))
-  products = lines(os.getenv("BENCH_PRODUCTS"))
+  stores = report.lines(os.getenv("BENCH_STORES"))
+  products = report.lines(os.getenv("BENCH_PRODUCTS"))
   report.seed()
 end
 

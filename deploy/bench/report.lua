@@ -12,6 +12,13 @@ function M.setup(thread)
   thread:set("thread_number", #threads)
 end
 
+-- The non-empty lines of the file at `path` (the seeded ids, the paths to GET).
+function M.lines(path)
+  local t = {}
+  for line in io.lines(path) do if #line > 0 then t[#t + 1] = line end end
+  return t
+end
+
 -- Seeds the thread's random numbers: LuaJIT's generator starts from the same state in every
 -- thread and the threads start in the same second, so os.time() alone gives them one sequence.
 function M.seed()

@@ -5,15 +5,9 @@ local stores, products = {}, {}
 local token = os.getenv("BENCH_TOKEN")
 local hot = os.getenv("BENCH_HOT") == "1"
 
-local function lines(path)
-  local t = {}
-  for line in io.lines(path) do if #line > 0 then t[#t + 1] = line end end
-  return t
-end
-
 function init(args)
-  stores = lines(os.getenv("BENCH_STORES"))
-  products = lines(os.getenv("BENCH_PRODUCTS"))
+  stores = report.lines(os.getenv("BENCH_STORES"))
+  products = report.lines(os.getenv("BENCH_PRODUCTS"))
   report.seed()
 end
 

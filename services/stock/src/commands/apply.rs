@@ -70,6 +70,11 @@ impl Lines {
         }
     }
 
+    /// 404 for line `index`'s store or product (`what`) `id`.
+    fn not_found(self, index: usize, what: &str, id: Uuid) -> TxError {
+        ApiError::NotFound(format!("{}{what} {id} not found", self.prefix(index))).into()
+    }
+
     fn conflict(self, index: usize, error: ApiError) -> ApiError {
         match self {
             Lines::Single => error,
@@ -186,18 +191,8 @@ async fn apply_one_statement(
             movement: step_movement(&step, &level),
             level,
         }),
-        Stepped::NoStore => Err(ApiError::NotFound(format!(
-            "{}store {} not found",
-            naming.prefix(index),
-            line.store_id
-        ))
-        .into()),
-        Stepped::NoProduct => Err(ApiError::NotFound(format!(
-            "{}product {} not found",
-            naming.prefix(index),
-            line.product_id
-        ))
-        .into()),
+        Stepped::NoStore => Err(naming.not_found(index, "store", line.store_id)),
+        Stepped::NoProduct => Err(naming.not_found(index, "product", line.product_id)),
         Stepped::Insufficient => Err(insufficient(conn, line, index, naming).await),
     }
 }
@@ -244,12 +239,7 @@ async fn check_references(
         .enumerate()
         .find(|(_, l)| missing.contains(&l.store_id))
     {
-        return Err(ApiError::NotFound(format!(
-            "{}store {} not found",
-            naming.prefix(i),
-            line.store_id
-        ))
-        .into());
+        return Err(naming.not_found(i, "store", line.store_id));
     }
     let products: Vec<Uuid> = lines
         .iter()
@@ -263,12 +253,7 @@ async fn check_references(
         .enumerate()
         .find(|(_, l)| missing.contains(&l.product_id))
     {
-        return Err(ApiError::NotFound(format!(
-            "{}product {} not found",
-            naming.prefix(i),
-            line.product_id
-        ))
-        .into());
+        return Err(naming.not_found(i, "product", line.product_id));
     }
     Ok(())
 }
