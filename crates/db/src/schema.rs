@@ -84,10 +84,15 @@ diesel::table! {
         seq -> Int8,
         event_id -> Uuid,
         event_type -> Text,
-        payload -> Bytea,
+        payload -> Nullable<Bytea>,
         traceparent -> Nullable<Text>,
         created_at -> Timestamptz,
         claimed_until -> Nullable<Timestamptz>,
+        payload_head -> Nullable<Bytea>,
+        level_id -> Nullable<Uuid>,
+        quantity_after -> Nullable<Int8>,
+        level_version -> Nullable<Int8>,
+        reorder_level -> Nullable<Int8>,
     }
 }
 

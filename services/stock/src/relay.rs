@@ -19,7 +19,10 @@ use inventory_common::{db::PgPool, redis::RedisPool, retry::Backoff};
 use inventory_events::fields;
 use tokio::sync::Notify;
 
-use crate::models::{idempotency, outbox};
+use crate::models::{
+    idempotency,
+    outbox::{self, OutboxRow},
+};
 
 /// Why a relay round failed; the rows it claimed stay in the outbox.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,8 @@ enum RelayError {
     Pool(String),
     #[error("redis: {0}")]
     Redis(String),
+    #[error(transparent)]
+    Incomplete(#[from] outbox::IncompleteRow),
 }
 
 /// The relay of one instance.
@@ -122,8 +127,25 @@ impl Relay {
             return Ok(0);
         }
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let payloads = match rows
+            .iter()
+            .map(OutboxRow::payload)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(payloads) => payloads,
+            Err(e) => {
+                // Ruled out by the table's check constraint; kept visible (a failed round) if not.
+                let mut conn = self
+                    .pg
+                    .get()
+                    .await
+                    .map_err(|e| RelayError::Pool(e.to_string()))?;
+                outbox::release(&mut conn, &seqs).await?;
+                return Err(e.into());
+            }
+        };
         let mut pipe = redis::pipe();
-        for row in &rows {
+        for (row, payload) in rows.iter().zip(&payloads) {
             pipe.cmd("XADD")
                 .arg(&self.stream)
                 .arg("*")
@@ -132,7 +154,7 @@ impl Relay {
                 .arg(fields::TYPE)
                 .arg(&row.event_type)
                 .arg(fields::PAYLOAD)
-                .arg(&row.payload[..])
+                .arg(&payload[..])
                 .arg(fields::TRACEPARENT)
                 .arg(row.traceparent.as_deref().unwrap_or_default());
         }

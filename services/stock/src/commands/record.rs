@@ -129,8 +129,8 @@ pub fn step_movement(step: &OneStep<'_>, level: &StockLevel) -> Movement {
 }
 
 /// The event of a one-statement step without the fields the level gives (level id, quantity after,
-/// version, reorder level: left at their defaults, which protobuf does not encode), for the
-/// statement to append ([`crate::models::one_step::PROTO_TAIL`]).
+/// version, reorder level: left at their defaults, which protobuf does not encode), for the relay
+/// to append ([`crate::models::outbox::OutboxRow::payload`]).
 pub fn step_event(
     event_id: Uuid,
     step: &OneStep<'_>,

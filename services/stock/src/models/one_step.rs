@@ -5,9 +5,8 @@
 //! it, it commits on its own: one round trip for a sale.
 //!
 //! The event's protobuf is built in Rust from what is known before the statement; the four fields
-//! only the changed level knows (level id, quantity after, version, reorder level) are appended by
-//! the statement. Protobuf allows fields in any order, so head and tail decode as one message (see
-//! [`PROTO_TAIL`]).
+//! only the changed level knows (level id, quantity after, version, reorder level) are queued
+//! beside it, and the relay appends them ([`super::outbox::OutboxRow::payload`]).
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -39,7 +38,7 @@ pub struct OneStep<'a> {
     /// The id of the level if the statement creates it (an addition to a missing level).
     pub new_level_id: Uuid,
     pub event_id: Uuid,
-    /// The event's protobuf without the fields the level gives ([`PROTO_TAIL`] appends them).
+    /// The event's protobuf without the fields the level gives (queued beside it for the relay).
     pub event_head: Vec<u8>,
     pub traceparent: Option<&'a str>,
 }
@@ -77,23 +76,6 @@ struct Row {
     updated_at: Option<DateTime<Utc>>,
 }
 
-/// The event fields the changed level gives, appended to the head built in Rust: `level_id` (field 5,
-/// a 36-character string: tag 0x2a, length 0x24), `quantity_after` (9: tag 0x48), `level_version`
-/// (10: 0x50) and `reorder_level` (11: 0x58), each a varint of a value the table keeps ≥ 0, written
-/// by the database's `protobuf_varint` (migration 000013: plain expressions the planner inlines into
-/// the prepared plan, so they cost no call and keep this text short).
-macro_rules! proto_tail {
-    () => {
-        "'\\x2a24'::bytea || convert_to(level.id::text, 'UTF8') \
-         || '\\x48'::bytea || protobuf_varint(level.quantity) \
-         || '\\x50'::bytea || protobuf_varint(level.version) \
-         || '\\x58'::bytea || protobuf_varint(level.reorder_level)"
-    };
-}
-
-/// [`proto_tail!`] as text (tests compare it with prost's encoding).
-pub const PROTO_TAIL: &str = proto_tail!();
-
 /// The parameters, once each; the references to the catalog.
 macro_rules! head {
     () => {
@@ -111,19 +93,19 @@ macro_rules! head {
 /// and the answer: the checks and the level.
 macro_rules! tail {
     () => {
-        concat!(
-            "movement AS (INSERT INTO stock_movements (id, store_id, product_id, level_id, movement_type, quantity, delta, \
-                 quantity_after, level_version, reason, reference, transfer_id, user_id, request_id, created_at) \
-             SELECT p.movement_id, level.store_id, level.product_id, level.id, p.movement_type, p.quantity, p.delta, \
-                 level.quantity, level.version, p.reason, p.reference, p.transfer_id, p.user_id, p.request_id, p.created_at \
-             FROM p, level RETURNING 1), \
-             event AS (INSERT INTO outbox (event_id, event_type, payload, traceparent) \
-             SELECT p.event_id, p.movement_type, p.event_head || ", proto_tail!(), ", p.traceparent \
-             FROM p, level RETURNING 1) \
-             SELECT refs.store_ok, refs.product_ok, level.id, level.quantity, level.reorder_level, level.version, \
-                 level.created_at, level.updated_at \
-             FROM refs LEFT JOIN level ON true"
-        )
+        "movement AS (INSERT INTO stock_movements (id, store_id, product_id, level_id, movement_type, quantity, delta, \
+             quantity_after, level_version, reason, reference, transfer_id, user_id, request_id, created_at) \
+         SELECT p.movement_id, level.store_id, level.product_id, level.id, p.movement_type, p.quantity, p.delta, \
+             level.quantity, level.version, p.reason, p.reference, p.transfer_id, p.user_id, p.request_id, p.created_at \
+         FROM p, level RETURNING 1), \
+         event AS (INSERT INTO outbox (event_id, event_type, payload_head, level_id, quantity_after, \
+             level_version, reorder_level, traceparent) \
+         SELECT p.event_id, p.movement_type, p.event_head, level.id, level.quantity, level.version, \
+             level.reorder_level, p.traceparent \
+         FROM p, level RETURNING 1) \
+         SELECT refs.store_ok, refs.product_ok, level.id, level.quantity, level.reorder_level, level.version, \
+             level.created_at, level.updated_at \
+         FROM refs LEFT JOIN level ON true"
     };
 }
 

@@ -1,10 +1,17 @@
 //! The transactional outbox: one row per event, written in the stock transaction and deleted by the
 //! relay once the event is on the Redis stream.
+//!
+//! A row holds the event's protobuf whole (`payload`), or, when the one-statement step queued it,
+//! in parts: the head the service encoded and the four values only the changed level gives, which
+//! [`OutboxRow::payload`] appends (migration 000015).
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use inventory_db::{fixed::fixed, schema::outbox};
+use inventory_events::StockEvent;
 use uuid::Uuid;
 
 /// An event waiting to be published.
@@ -14,9 +21,54 @@ pub struct OutboxRow {
     pub seq: i64,
     pub event_id: Uuid,
     pub event_type: String,
-    pub payload: Vec<u8>,
+    /// The whole event; `None` when it was queued in parts (the fields below).
+    payload: Option<Vec<u8>>,
+    payload_head: Option<Vec<u8>>,
+    level_id: Option<Uuid>,
+    quantity_after: Option<i64>,
+    level_version: Option<i64>,
+    reorder_level: Option<i64>,
     pub traceparent: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A row with neither a whole payload nor every part (the table's check constraint rules it out).
+#[derive(Debug, thiserror::Error)]
+#[error("outbox row {0} holds neither a whole payload nor every part of one")]
+pub struct IncompleteRow(pub i64);
+
+impl OutboxRow {
+    /// The event's protobuf: the whole payload, or the head with the level's fields appended
+    /// (protobuf fields may come in any order: the two halves decode as one message).
+    pub fn payload(&self) -> Result<Cow<'_, [u8]>, IncompleteRow> {
+        if let Some(whole) = &self.payload {
+            return Ok(Cow::Borrowed(whole));
+        }
+        let (
+            Some(head),
+            Some(level_id),
+            Some(quantity_after),
+            Some(level_version),
+            Some(reorder_level),
+        ) = (
+            &self.payload_head,
+            self.level_id,
+            self.quantity_after,
+            self.level_version,
+            self.reorder_level,
+        )
+        else {
+            return Err(IncompleteRow(self.seq));
+        };
+        let tail = StockEvent {
+            level_id: level_id.to_string(),
+            quantity_after,
+            level_version,
+            reorder_level,
+            ..StockEvent::default()
+        };
+        Ok(Cow::Owned([&head[..], &tail.to_bytes()].concat()))
+    }
 }
 
 /// An event to publish.
@@ -51,7 +103,8 @@ pub async fn lease(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
          WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < now() \
                        ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         RETURNING seq, event_id, event_type, payload, traceparent, created_at",
+         RETURNING seq, event_id, event_type, payload, payload_head, level_id, quantity_after, \
+                   level_version, reorder_level, traceparent, created_at",
     )
     .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
     .bind::<diesel::sql_types::BigInt, _>(limit)

@@ -189,7 +189,8 @@ impl TestApp {
             .collect()
     }
 
-    /// The outbox's payloads (events not yet published).
+    /// The outbox's payloads (events not yet published). A row queued in parts is put together in
+    /// SQL, as migration 000015's down step does, independently of the relay's prost encoding.
     pub async fn outbox_payloads(&self) -> Vec<Vec<u8>> {
         #[derive(QueryableByName)]
         struct Row {
@@ -197,7 +198,12 @@ impl TestApp {
             payload: Vec<u8>,
         }
         let mut conn = self.db.connect().await;
-        diesel::sql_query("SELECT payload FROM outbox ORDER BY seq")
+        diesel::sql_query(
+            "SELECT coalesce(payload, payload_head || '\\x2a24'::bytea || convert_to(level_id::text, 'UTF8') \
+                 || '\\x48'::bytea || protobuf_varint(quantity_after) || '\\x50'::bytea || protobuf_varint(level_version) \
+                 || '\\x58'::bytea || protobuf_varint(reorder_level)) AS payload \
+             FROM outbox ORDER BY seq",
+        )
             .load::<Row>(&mut conn)
             .await
             .expect("outbox")
