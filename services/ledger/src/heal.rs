@@ -4,13 +4,19 @@
 //! Every `gap_check` it looks at the movements of the last `gap_window` and backfills those without
 //! an entry that are older than `backfill_after` (younger ones are most likely still in the outbox
 //! or the stream; backfilling them anyway would be safe, as an entry is keyed by its movement, but
-//! pointless). Every `reconcile_interval`, and `backfill_after` after the consumer group had to be
+//! pointless). What a check found complete is not read again: the next one starts [`SETTLE`] before
+//! the oldest movement that was still missing (or before the cut, when none was), so a check reads
+//! the last minute or so of movements, not the whole window, and its cost does not grow with the
+//! rate of sales. After a loss of Redis's data the next check reads the whole window again. Every `reconcile_interval`, and `backfill_after` after the consumer group had to be
 //! recreated, it compares everything and repairs what differs (after a loss at once, otherwise what
 //! two runs in a row found: one run alone may just see a worker that is behind).
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use inventory_common::db::PgPool;
 use tokio::sync::{Notify, watch};
@@ -28,6 +34,12 @@ use crate::{
 
 /// Movements backfilled per transaction.
 pub const BACKFILL_BATCH: i64 = 5_000;
+
+/// How long after its id was taken a movement may still commit, as far as the gap check is
+/// concerned: movements older than the oldest one a check found missing (or than its cut) by more
+/// than this are not read again. No request runs that long (each statement of the stock service
+/// times out after 5 s); a movement committed later still is found by the reconciliation.
+pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// Why a healing round failed; the next one retries.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +65,22 @@ pub struct Healer {
     pub health: Health,
     /// Notified when the consumer group was recreated (data was lost): reconcile soon.
     pub lost: Arc<Notify>,
+    /// Every movement created before this had an entry at the last gap check (see the module docs).
+    complete_before: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Healer {
+    /// A healer whose first gap check reads the whole window.
+    pub fn new(pg: PgPool, settings: HealSettings, health: Health, lost: Arc<Notify>) -> Self {
+        Self {
+            pg,
+            settings,
+            health,
+            lost,
+            complete_before: Mutex::new(None),
+        }
+    }
+
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut next_full = Instant::now() + self.settings.backfill_after;
@@ -85,6 +110,7 @@ impl Healer {
                 _ = tokio::time::sleep(self.settings.gap_check) => {}
                 _ = self.lost.notified() => {
                     after_loss = true;
+                    self.forget_complete();
                     next_full = next_full.min(Instant::now() + self.settings.backfill_after);
                 }
                 _ = shutdown.wait_for(|stop| *stop) => return,
@@ -96,7 +122,12 @@ impl Healer {
     /// backfills those older than `backfill_after`. Returns how many were backfilled.
     pub async fn close_gaps(&self) -> Result<usize, HealError> {
         let now = Utc::now();
-        let since = v7_floor(now - self.settings.gap_window);
+        let window = now - self.settings.gap_window;
+        let complete_before = *self
+            .complete_before
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let since = v7_floor(complete_before.map_or(window, |at| at.max(window)));
         let cut = now - self.settings.backfill_after;
         let mut conn = self
             .pg
@@ -108,7 +139,11 @@ impl Healer {
             (now - at).num_milliseconds().max(0) as f64 / 1_000.0
         });
         metrics::gaps(found.overdue, oldest_age);
+        // Complete before the oldest movement still missing (overdue ones are backfilled below; if
+        // that fails, this is not reached), less the time a movement may take to commit.
+        let checked = found.oldest.map_or(cut, |oldest| oldest.min(cut)) - SETTLE;
         if found.overdue == 0 {
+            self.mark_complete(checked);
             return Ok(0);
         }
         let started = Instant::now();
@@ -137,7 +172,25 @@ impl Healer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "closed a gap in the ledger from stock_movements"
         );
+        self.mark_complete(checked);
         Ok(total)
+    }
+
+    /// Records that every movement created before `at` has an entry (never moving backwards).
+    fn mark_complete(&self, at: DateTime<Utc>) {
+        let mut complete = self
+            .complete_before
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *complete = Some(complete.map_or(at, |before| before.max(at)));
+    }
+
+    /// The next gap check reads the whole window again (Redis lost data: anything may be missing).
+    pub fn forget_complete(&self) {
+        *self
+            .complete_before
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// Compares everything older than `backfill_after`; logs and counts differences, and repairs

@@ -88,12 +88,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         stopping.clone(),
     )
     .reporting(health.clone(), lost.clone());
-    let healer = Healer {
-        pg: ctx.pg.clone(),
-        settings: config.heal.clone(),
-        health: health.clone(),
-        lost,
-    };
+    let healer = Healer::new(ctx.pg.clone(), config.heal.clone(), health.clone(), lost);
     let pg = web::Data::new(ctx.pg.clone());
     // `/readyz` also fails while the worker cannot make progress (a persistent error, a stuck backlog).
     let progress = health.clone();

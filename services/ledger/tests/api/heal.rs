@@ -19,6 +19,7 @@ use inventory_ledger::{
 };
 use redis::AsyncCommands;
 use tokio::sync::Notify;
+use uuid::{NoContext, Timestamp, Uuid};
 
 use crate::{
     helpers::{DAY, DAY0, History, Ledger, assert_daily, count, event, settings},
@@ -37,12 +38,12 @@ fn quick() -> HealSettings {
 }
 
 fn healer(ledger: &Ledger) -> Healer {
-    Healer {
-        pg: ledger.pg.clone(),
-        settings: quick(),
-        health: Health::new(Duration::from_secs(60)),
-        lost: Arc::new(Notify::new()),
-    }
+    Healer::new(
+        ledger.pg.clone(),
+        quick(),
+        Health::new(Duration::from_secs(60)),
+        Arc::new(Notify::new()),
+    )
 }
 
 /// Every event but every `nth` one (the ones the stream lost).
@@ -82,6 +83,52 @@ async fn gaps_close_from_stock_movements() {
     worker.stop().await;
     assert_complete(&ledger, &history).await;
     assert_eq!(healer(&ledger).close_gaps().await.expect("nothing left"), 0);
+}
+
+/// A gap check does not read again what it found complete: the next one starts a minute before its
+/// cut (or before the oldest movement still missing), so its cost follows the last minute of
+/// movements, not the whole window. New gaps are still found; a movement committed long after its
+/// id was taken is left to the reconciliation, and a check after a loss reads the whole window.
+#[tokio::test]
+async fn a_gap_check_does_not_read_again_what_it_found_complete() {
+    let mut ledger = Ledger::new().await;
+    let first = History::generate(1, 2, 10);
+    record(&mut ledger.conn().await, &first.events).await;
+    ledger.publish(&first.events).await;
+    let worker = ledger.spawn(settings("complete"));
+    ledger.drained().await;
+    worker.stop().await;
+    let healer = healer(&ledger);
+    assert_eq!(healer.close_gaps().await.expect("check"), 0);
+
+    // Movements the stream lost since are found by the same healer.
+    let second = History::generate(1, 2, 10);
+    record(&mut ledger.conn().await, &second.events).await;
+    assert_eq!(
+        healer.close_gaps().await.expect("backfill"),
+        second.events.len()
+    );
+
+    // A movement whose id was taken ten minutes ago but that committed only now.
+    let mut late = History::generate(1, 1, 1);
+    let ten_minutes_ago = u64::try_from(Utc::now().timestamp()).expect("after 1970") - 600;
+    late.events[0].movement_id =
+        Uuid::new_v7(Timestamp::from_unix(NoContext, ten_minutes_ago, 0)).to_string();
+    record(&mut ledger.conn().await, &late.events).await;
+    assert_eq!(
+        healer.close_gaps().await.expect("check"),
+        0,
+        "older than what the last check found complete"
+    );
+    healer.forget_complete();
+    assert_eq!(healer.close_gaps().await.expect("backfill"), 1);
+    assert_complete(
+        &ledger,
+        &History {
+            events: [first.events, second.events, late.events].concat(),
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
