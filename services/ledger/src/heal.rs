@@ -5,11 +5,16 @@
 //! an entry that are older than `backfill_after` (younger ones are most likely still in the outbox
 //! or the stream; backfilling them anyway would be safe, as an entry is keyed by its movement, but
 //! pointless). What a check found complete is not read again: the next one starts [`SETTLE`] before
-//! the oldest movement that was still missing (or before the cut, when none was), so a check reads
-//! the last minute or so of movements, not the whole window, and its cost does not grow with the
-//! rate of sales. After a loss of Redis's data the next check reads the whole window again. Every `reconcile_interval`, and `backfill_after` after the consumer group had to be
-//! recreated, it compares everything and repairs what differs (after a loss at once, otherwise what
-//! two runs in a row found: one run alone may just see a worker that is behind).
+//! the oldest movement that was still missing (or before the cut, when none was), so it reads about
+//! the last 70 s of movements, not the whole window, and its cost follows the rate of sales, not
+//! the window. The whole window is read again by the first check after a start, after a loss of
+//! Redis's data, and after every periodic reconciliation, so a movement that became visible later
+//! than that (a long batch, a commit waiting for a synchronous replica, a clock that jumped) is
+//! still found within `reconcile_interval` plus one check.
+//!
+//! Every `reconcile_interval`, and `backfill_after` after the consumer group had to be recreated,
+//! it compares everything and repairs what differs (after a loss at once, otherwise what two runs
+//! in a row found: one run alone may just see a worker that is behind).
 
 use std::{
     sync::{Arc, Mutex},
@@ -35,10 +40,11 @@ use crate::{
 /// Movements backfilled per transaction.
 pub const BACKFILL_BATCH: i64 = 5_000;
 
-/// How long after its id was taken a movement may still commit, as far as the gap check is
-/// concerned: movements older than the oldest one a check found missing (or than its cut) by more
-/// than this are not read again. No request runs that long (each statement of the stock service
-/// times out after 5 s); a movement committed later still is found by the reconciliation.
+/// How long after its id was taken a movement is expected to be committed and visible, as far as
+/// the frequent gap check is concerned: movements older than the oldest one a check found missing
+/// (or than its cut) by more than this are not read again until the window is read whole (see the
+/// module docs). A single statement of the stock service times out after 5 s; a batch takes its
+/// lines' ids as it runs them, so a long one can take longer.
 pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// Why a healing round failed; the next one retries.
@@ -105,6 +111,8 @@ impl Healer {
                 }
                 after_loss = false;
                 next_full = Instant::now() + self.settings.reconcile_interval;
+                // Whatever became visible behind what the checks found complete is found next.
+                self.forget_complete();
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.gap_check) => {}
@@ -127,8 +135,9 @@ impl Healer {
             .complete_before
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let since = v7_floor(complete_before.map_or(window, |at| at.max(window)));
         let cut = now - self.settings.backfill_after;
+        // Never past the cut less SETTLE, whatever was remembered (a clock that went back).
+        let since = v7_floor(complete_before.map_or(window, |at| at.max(window).min(cut - SETTLE)));
         let mut conn = self
             .pg
             .get()

@@ -8,9 +8,10 @@
 -- 448/s → 589, 567, 517, 461/s.
 --
 -- Such a row has `payload` NULL and `payload_head` set; every other row keeps its whole `payload`.
--- During a rolling upgrade a relay of the previous release cannot read a NULL `payload`: its lease
--- fails, and the rows it leased wait out the lease (30 s) for a relay of this release. Events are
--- delayed then, never published incomplete or lost.
+-- During a rolling upgrade a relay of the previous release cannot read a NULL `payload`: each of
+-- its rounds leases a batch for 30 s (whole rows written by old instances in it too) and fails, so
+-- events can wait several leases, until no relay of the previous release is left. They are
+-- delayed, never published incomplete or lost.
 ALTER TABLE outbox
     ALTER COLUMN payload DROP NOT NULL,
     ADD COLUMN payload_head bytea,
