@@ -17,7 +17,10 @@
 //! in a row found: one run alone may just see a worker that is behind).
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
     time::Instant,
 };
 
@@ -47,6 +50,9 @@ pub const BACKFILL_BATCH: i64 = 5_000;
 /// lines' ids as it runs them, so a long one can take longer.
 pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
+/// [`Healer`]'s `complete_before` before any check completed (below every time a check records).
+const NOTHING_COMPLETE: i64 = i64::MIN;
+
 /// Why a healing round failed; the next one retries.
 #[derive(Debug, thiserror::Error)]
 pub enum HealError {
@@ -71,8 +77,9 @@ pub struct Healer {
     pub health: Health,
     /// Notified when the consumer group was recreated (data was lost): reconcile soon.
     pub lost: Arc<Notify>,
-    /// Every movement created before this had an entry at the last gap check (see the module docs).
-    complete_before: Mutex<Option<DateTime<Utc>>>,
+    /// Every movement created before this time (microseconds since the epoch; [`NOTHING_COMPLETE`]
+    /// when unknown) had an entry at the last gap check (see the module docs).
+    complete_before: AtomicI64,
 }
 
 impl Healer {
@@ -83,7 +90,7 @@ impl Healer {
             settings,
             health,
             lost,
-            complete_before: Mutex::new(None),
+            complete_before: AtomicI64::new(NOTHING_COMPLETE),
         }
     }
 
@@ -131,10 +138,10 @@ impl Healer {
     pub async fn close_gaps(&self) -> Result<usize, HealError> {
         let now = Utc::now();
         let window = now - self.settings.gap_window;
-        let complete_before = *self
-            .complete_before
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let complete_before = match self.complete_before.load(Ordering::Relaxed) {
+            NOTHING_COMPLETE => None,
+            micros => DateTime::from_timestamp_micros(micros),
+        };
         let cut = now - self.settings.backfill_after;
         // Never past the cut less SETTLE, whatever was remembered (a clock that went back).
         let since = v7_floor(complete_before.map_or(window, |at| at.max(window).min(cut - SETTLE)));
@@ -187,19 +194,14 @@ impl Healer {
 
     /// Records that every movement created before `at` has an entry (never moving backwards).
     fn mark_complete(&self, at: DateTime<Utc>) {
-        let mut complete = self
-            .complete_before
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *complete = Some(complete.map_or(at, |before| before.max(at)));
+        self.complete_before
+            .fetch_max(at.timestamp_micros(), Ordering::Relaxed);
     }
 
     /// The next gap check reads the whole window again (Redis lost data: anything may be missing).
     pub fn forget_complete(&self) {
-        *self
-            .complete_before
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        self.complete_before
+            .store(NOTHING_COMPLETE, Ordering::Relaxed);
     }
 
     /// Compares everything older than `backfill_after`; logs and counts differences, and repairs

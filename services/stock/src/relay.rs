@@ -127,23 +127,37 @@ impl Relay {
             return Ok(0);
         }
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-        let payloads = match rows
+        let sent = self.send(&mut redis, &rows).await;
+        let mut conn = self
+            .pg
+            .get()
+            .await
+            .map_err(|e| RelayError::Pool(e.to_string()))?;
+        if let Err(e) = sent {
+            // Some entries may have been added before the failure: they will be added again
+            // (delivery is at least once; consumers deduplicate by event id). A row that cannot be
+            // put together (ruled out by the table's check constraint) is a failed round too.
+            outbox::release(&mut conn, &seqs).await?;
+            return Err(e);
+        }
+        outbox::delete(&mut conn, &seqs).await?;
+        let published = rows.len();
+        if published > 0 {
+            metrics::counter!("outbox_published_total").increment(published as u64);
+        }
+        Ok(published)
+    }
+
+    /// XADDs `rows` in one pipelined round trip, bounded by the Redis timeout.
+    async fn send(
+        &self,
+        redis: &mut inventory_common::redis::Connection,
+        rows: &[OutboxRow],
+    ) -> Result<(), RelayError> {
+        let payloads = rows
             .iter()
             .map(OutboxRow::payload)
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(payloads) => payloads,
-            Err(e) => {
-                // Ruled out by the table's check constraint; kept visible (a failed round) if not.
-                let mut conn = self
-                    .pg
-                    .get()
-                    .await
-                    .map_err(|e| RelayError::Pool(e.to_string()))?;
-                outbox::release(&mut conn, &seqs).await?;
-                return Err(e.into());
-            }
-        };
+            .collect::<Result<Vec<_>, _>>()?;
         let mut pipe = redis::pipe();
         for (row, payload) in rows.iter().zip(&payloads) {
             pipe.cmd("XADD")
@@ -158,30 +172,11 @@ impl Relay {
                 .arg(fields::TRACEPARENT)
                 .arg(row.traceparent.as_deref().unwrap_or_default());
         }
-        let sent = tokio::time::timeout(
-            self.redis_timeout,
-            pipe.query_async::<Vec<String>>(&mut *redis),
-        )
-        .await
-        .map_err(|_| RelayError::Redis("XADD timed out".into()))
-        .and_then(|r| r.map_err(|e| RelayError::Redis(e.to_string())));
-        let mut conn = self
-            .pg
-            .get()
+        tokio::time::timeout(self.redis_timeout, pipe.query_async::<Vec<String>>(redis))
             .await
-            .map_err(|e| RelayError::Pool(e.to_string()))?;
-        if let Err(e) = sent {
-            // Some entries may have been added before the failure: they will be added again
-            // (delivery is at least once; consumers deduplicate by event id).
-            outbox::release(&mut conn, &seqs).await?;
-            return Err(e);
-        }
-        outbox::delete(&mut conn, &seqs).await?;
-        let published = rows.len();
-        if published > 0 {
-            metrics::counter!("outbox_published_total").increment(published as u64);
-        }
-        Ok(published)
+            .map_err(|_| RelayError::Redis("XADD timed out".into()))?
+            .map(drop)
+            .map_err(|e| RelayError::Redis(e.to_string()))
     }
 
     /// Sets the `outbox_backlog` gauge, at most once a second (a count is not free).
