@@ -104,12 +104,35 @@ async fn reads_use_the_replica_without_ever_showing_a_writer_the_past() {
     )
     .await;
 
+    // A page after a cursor is never cached: every one is a database read.
+    let page_url = |port: &str| instance(port, &format!("/stock/{store}?cursor={}", Uuid::nil()));
+    // The observer has nothing to wait for, so the replica may serve it a past without the store
+    // (a 404) while it replays the setup: wait until every instance finds the store before delaying.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for port in &stock {
+        loop {
+            let res = client
+                .get(page_url(port))
+                .bearer_auth(&observer.token)
+                .send()
+                .await
+                .expect("read");
+            if res.status().as_u16() == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the replica never replayed the store: {}",
+                res.status()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     let _delay = ApplyDelay::set(DELAY);
 
     // 1. Routing: a reader with nothing to wait for is served by the replica, 300 ms in the past.
     let before = reads_from(&client, &stock, "replica").await;
-    // A page after a cursor is never cached: every one is a database read.
-    let page_url = |port: &str| instance(port, &format!("/stock/{store}?cursor={}", Uuid::nil()));
     // Until both are shown, within a bound: right after an idle spell the replica counts as lagging
     // (it has WAL to replay and its last replayed commit is old) and is bypassed for a moment.
     let mut stale_seen = false;
