@@ -55,6 +55,8 @@ LIMIT_PG_PORT="$BENCH_LIMIT_PG_PORT" PROXY_PORT="$BENCH_PROXY_PORT" PROXY_UPSTRE
 say() { printf '%s\n' "$*" >&2; }
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
+# The limits run PostgreSQL and nginx before the stack (which would install them) is up.
+ensure_packages
 for tool in wrk linux-perf; do
     case "$tool" in
         wrk) command -v wrk >/dev/null && continue ;;
