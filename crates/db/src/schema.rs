@@ -29,6 +29,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_checks (id) {
+        id -> Bool,
+        in_sync_before -> Nullable<Timestamptz>,
+        full_started_at -> Nullable<Timestamptz>,
+        full_in_sync_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     ledger_daily (store_id, day, product_id) {
         store_id -> Uuid,
         product_id -> Uuid,
@@ -187,6 +196,7 @@ diesel::joinable!(stock_levels -> stores (store_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     idempotency_keys,
+    ledger_checks,
     ledger_daily,
     ledger_entries,
     ledger_levels,

@@ -31,8 +31,12 @@ pub struct HealSettings {
     /// `INVENTORY_LEDGER_GAP_WINDOW_SECS`: how far back the frequent check looks (older gaps are
     /// closed by the periodic reconciliation).
     pub gap_window: Duration,
-    /// `INVENTORY_LEDGER_RECONCILE_INTERVAL_SECS`: how often the full reconciliation (and repair) runs.
+    /// `INVENTORY_LEDGER_RECONCILE_INTERVAL_SECS`: how often each worker compares what changed since
+    /// the last check found the ledger in sync (and repairs what differs).
     pub reconcile_interval: Duration,
+    /// `INVENTORY_LEDGER_FULL_RECONCILE_INTERVAL_SECS`: how often one of the workers compares
+    /// everything (its cost follows the history).
+    pub full_reconcile_interval: Duration,
     /// `INVENTORY_LEDGER_STALL_SECS`: a backlog that has not moved for this long makes `/readyz` 503.
     pub stall_after: Duration,
 }
@@ -44,6 +48,7 @@ impl Default for HealSettings {
             backfill_after: Duration::from_millis(10_000),
             gap_window: Duration::from_secs(3_600),
             reconcile_interval: Duration::from_secs(60),
+            full_reconcile_interval: Duration::from_secs(3_600),
             stall_after: Duration::from_secs(60),
         }
     }
@@ -68,6 +73,10 @@ impl HealSettings {
             reconcile_interval: secs(
                 "INVENTORY_LEDGER_RECONCILE_INTERVAL_SECS",
                 d.reconcile_interval,
+            )?,
+            full_reconcile_interval: secs(
+                "INVENTORY_LEDGER_FULL_RECONCILE_INTERVAL_SECS",
+                d.full_reconcile_interval,
             )?,
             stall_after: secs("INVENTORY_LEDGER_STALL_SECS", d.stall_after)?,
         })

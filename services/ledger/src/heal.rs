@@ -12,9 +12,16 @@
 //! than that (a long batch, a commit waiting for a synchronous replica, a clock that jumped) is
 //! still found within `reconcile_interval` plus one check.
 //!
-//! Every `reconcile_interval`, and `backfill_after` after the consumer group had to be recreated,
-//! it compares everything and repairs what differs (after a loss at once, otherwise what two runs
-//! in a row found: one run alone may just see a worker that is behind).
+//! Every `reconcile_interval` it compares what changed since the last check (of any worker) found
+//! the ledger in sync, less [`RECHECK`]: movements, entries, and the levels and days the movements
+//! touch (see [`Scope`]); a check that finds differences does not move that mark, so
+//! the next one looks at them again. Once every `full_reconcile_interval` one worker of all takes
+//! the turn to compare everything instead (what changes cannot show: an entry edited by hand, a
+//! restored database, a lost reorder-level change), and so does the
+//! worker that had to recreate the consumer group (at start too), `backfill_after` after the loss.
+//! What differs is repaired after a loss at once, otherwise when two checks in a row of this worker
+//! found differences (one alone may just see a worker that is behind); a comparison of everything
+//! that differed is followed by another one, which can repair what only it sees.
 
 use std::{
     sync::{
@@ -24,7 +31,7 @@ use std::{
     time::Instant,
 };
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use diesel_async::AsyncConnection;
 use inventory_common::db::PgPool;
 use tokio::sync::{Notify, watch};
@@ -34,8 +41,10 @@ use crate::{
     health::{Health, Part},
     metrics,
     models::{
+        checks::{in_sync_before, mark_in_sync, take_full_turn},
         heal::{backfill, gaps, v7_floor},
         ledger::{ApplyError, lock_shared, project_new},
+        reconcile::Scope,
     },
     reconcile,
 };
@@ -49,6 +58,12 @@ pub const BACKFILL_BATCH: i64 = 5_000;
 /// module docs). A single statement of the stock service times out after 5 s; a batch takes its
 /// lines' ids as it runs them, so a long one can take longer.
 pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// How long before the last check's cut a check of recent changes starts: a movement committed
+/// later than this after its id was taken is not compared until everything is, but if its entry
+/// is missing, the gap check that reads its whole window after every periodic check finds it. The
+/// overlap costs a third more than the interval alone (60 s by default).
+pub const RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(20);
 
 /// [`Healer`]'s `complete_before` before any check completed (below every time a check records).
 const NOTHING_COMPLETE: i64 = i64::MIN;
@@ -96,10 +111,11 @@ impl Healer {
 
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut next_full = Instant::now() + self.settings.backfill_after;
-        // Repair at once after a loss; otherwise only differences seen by two runs in a row (one
-        // run alone may see a worker that is merely behind).
-        let (mut after_loss, mut differed) = (true, false);
+        let mut next_check = Instant::now() + self.settings.backfill_after;
+        // Repair at once after a loss; otherwise only differences seen by two checks in a row (one
+        // alone may see a worker that is merely behind). What only a comparison of everything
+        // found is compared whole again by the next check, so that one can repair it.
+        let (mut after_loss, mut differed, mut everything) = (false, false, false);
         loop {
             match self.close_gaps().await {
                 Ok(_) => self.health.ok(Part::Heal),
@@ -108,16 +124,26 @@ impl Healer {
                     self.health.failed(Part::Heal, &e);
                 }
             }
-            if Instant::now() >= next_full {
-                match self.reconcile(after_loss || differed).await {
-                    Ok(differs) => differed = differs,
+            if Instant::now() >= next_check {
+                let repair = after_loss || differed;
+                match self.periodic_scope(after_loss || everything).await {
+                    Ok(scope) => match self.reconcile(scope, repair).await {
+                        Ok(differs) => {
+                            differed = differs;
+                            everything = differs && scope.since.is_none();
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "periodic reconciliation failed");
+                            self.health.failed(Part::Heal, &e);
+                        }
+                    },
                     Err(e) => {
-                        tracing::warn!(error = %e, "periodic reconciliation failed");
+                        tracing::warn!(error = %e, "cannot read what was reconciled");
                         self.health.failed(Part::Heal, &e);
                     }
                 }
                 after_loss = false;
-                next_full = Instant::now() + self.settings.reconcile_interval;
+                next_check = Instant::now() + self.settings.reconcile_interval;
                 // Whatever became visible behind what the checks found complete is found next.
                 self.forget_complete();
             }
@@ -126,7 +152,7 @@ impl Healer {
                 _ = self.lost.notified() => {
                     after_loss = true;
                     self.forget_complete();
-                    next_full = next_full.min(Instant::now() + self.settings.backfill_after);
+                    next_check = next_check.min(Instant::now() + self.settings.backfill_after);
                 }
                 _ = shutdown.wait_for(|stop| *stop) => return,
             }
@@ -204,34 +230,73 @@ impl Healer {
             .store(NOTHING_COMPLETE, Ordering::Relaxed);
     }
 
-    /// Compares everything older than `backfill_after`; logs and counts differences, and repairs
-    /// them when `repair` (else the next run does if they are still there). Returns whether
-    /// anything differed.
-    pub async fn reconcile(&self, repair: bool) -> Result<bool, HealError> {
-        let cut = Utc::now() - self.settings.backfill_after;
-        let report = reconcile::report(&self.pg, cut)
+    /// What the periodic check compares: everything when asked (after a loss, or again after a
+    /// comparison of everything differed), when no check found the ledger in sync yet, or when this
+    /// worker takes the turn; otherwise what changed since the last check that found it in sync,
+    /// less [`RECHECK`].
+    pub async fn periodic_scope(&self, everything: bool) -> Result<Scope, HealError> {
+        let cut = self.cut();
+        let mut conn = self
+            .pg
+            .get()
+            .await
+            .map_err(|e| HealError::Pool(e.to_string()))?;
+        if everything || take_full_turn(&mut conn, self.settings.full_reconcile_interval).await? {
+            return Ok(Scope::everything(cut));
+        }
+        Ok(match in_sync_before(&mut conn).await? {
+            // Never past the cut less RECHECK, whatever was recorded (a clock that went back).
+            Some(at) => Scope {
+                since: Some(at.min(cut) - RECHECK),
+                cut,
+            },
+            None => Scope::everything(cut),
+        })
+    }
+
+    /// Movements and level changes before this are compared (younger ones may be on their way);
+    /// in microseconds, as PostgreSQL records it.
+    pub fn cut(&self) -> DateTime<Utc> {
+        (Utc::now() - self.settings.backfill_after).trunc_subsecs(6)
+    }
+
+    /// Compares what `scope` covers; logs and counts differences, and repairs everything changed
+    /// before its cut when `repair` (else the next check does if they are still there). Records
+    /// what it found in sync. Returns whether anything differed.
+    pub async fn reconcile(&self, scope: Scope, repair: bool) -> Result<bool, HealError> {
+        let everything = scope.since.is_none();
+        let report = reconcile::report(&self.pg, scope)
             .await
             .map_err(|e| HealError::Other(e.to_string()))?;
-        metrics::reconciled(report.total());
-        if report.in_sync {
-            tracing::debug!("the ledger is in sync");
-            return Ok(false);
+        metrics::reconciled(everything, report.total());
+        if !report.in_sync {
+            tracing::warn!(
+                missing = report.movements.missing,
+                orphaned = report.movements.orphaned,
+                differing = report.movements.differing,
+                days = report.day_difference_count,
+                levels = report.difference_count,
+                since = ?scope.since,
+                repair,
+                "the ledger differs from the stock tables"
+            );
+            if !repair {
+                return Ok(true);
+            }
+            let repaired = reconcile::repair(&self.pg, scope.cut)
+                .await
+                .map_err(|e| HealError::Other(e.to_string()))?;
+            tracing::warn!(?repaired, "the ledger was repaired");
+        } else {
+            tracing::debug!(since = ?scope.since, "the ledger is in sync");
         }
-        tracing::warn!(
-            missing = report.movements.missing,
-            orphaned = report.movements.orphaned,
-            days = report.day_difference_count,
-            levels = report.difference_count,
-            repair,
-            "the ledger differs from the stock tables"
-        );
-        if !repair {
-            return Ok(true);
-        }
-        let repaired = reconcile::repair(&self.pg, cut)
+        let mut conn = self
+            .pg
+            .get()
             .await
-            .map_err(|e| HealError::Other(e.to_string()))?;
-        tracing::warn!(?repaired, "the ledger was repaired");
-        Ok(true)
+            .map_err(|e| HealError::Pool(e.to_string()))?;
+        // A repair leaves everything before the cut in sync, whatever the comparison covered.
+        mark_in_sync(&mut conn, scope.cut, everything || !report.in_sync).await?;
+        Ok(!report.in_sync)
     }
 }

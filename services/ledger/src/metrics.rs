@@ -58,9 +58,10 @@ pub fn backfilled(count: usize) {
     metrics::counter!("ledger_backfilled_entries_total").increment(count as u64);
 }
 
-/// A reconciliation found `differences` (0: in sync).
-pub fn reconciled(differences: i64) {
-    metrics::counter!("ledger_reconcile_runs_total").increment(1);
+/// A reconciliation of everything, or of recent changes, found `differences` (0: in sync).
+pub fn reconciled(everything: bool, differences: i64) {
+    let scope = if everything { "everything" } else { "recent" };
+    metrics::counter!("ledger_reconcile_runs_total", "scope" => scope).increment(1);
     metrics::gauge!("ledger_reconcile_differences").set(differences as f64);
     if differences > 0 {
         metrics::counter!("ledger_reconcile_differences_total").increment(differences as u64);

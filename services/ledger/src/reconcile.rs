@@ -20,8 +20,8 @@ use crate::{
         heal::{Repaired, repair_all},
         ledger::lock_exclusive,
         reconcile::{
-            DayDifference, Difference, MovementCounts, count_differences, day_differences,
-            differences, movement_counts,
+            DayDifference, Difference, MovementCounts, Scope, day_differences, level_differences,
+            movement_counts,
         },
     },
 };
@@ -43,6 +43,8 @@ pub struct Report {
     pub day_differences: Vec<DayDifference>,
     /// Only movements and level changes before this were compared.
     pub cut: DateTime<Utc>,
+    /// Only what changed at or after this was compared (`null`: everything; see [`Scope`]).
+    pub since: Option<DateTime<Utc>>,
     pub checked_at: DateTime<Utc>,
 }
 
@@ -53,27 +55,27 @@ impl Report {
             + self.day_difference_count
             + self.movements.missing
             + self.movements.orphaned
+            + self.movements.differing
     }
 }
 
-/// Compares everything changed before `cut`, in one snapshot (repeatable read), so a movement
-/// committed during the comparison cannot show up on one side only.
-pub async fn report(pool: &PgPool, cut: DateTime<Utc>) -> Result<Report, ApiError> {
+/// Compares what `scope` covers in one snapshot (repeatable read), so a movement committed during
+/// the comparison cannot show up on one side only.
+pub async fn report(pool: &PgPool, scope: Scope) -> Result<Report, ApiError> {
     let mut conn = db::conn(pool).await?;
     let checked_at = Utc::now();
-    let (difference_count, differences, movements, (day_difference_count, day_differences)) = conn
-        .build_transaction()
-        .repeatable_read()
-        .read_only()
-        .run::<_, ApiError, _>(async |conn| {
-            Ok((
-                count_differences(conn, cut).await?,
-                differences(conn, cut, MAX_LISTED).await?,
-                movement_counts(conn, cut).await?,
-                day_differences(conn, cut, MAX_LISTED).await?,
-            ))
-        })
-        .await?;
+    let ((difference_count, differences), movements, (day_difference_count, day_differences)) =
+        conn.build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run::<_, ApiError, _>(async |conn| {
+                Ok((
+                    level_differences(conn, &scope, MAX_LISTED).await?,
+                    movement_counts(conn, &scope).await?,
+                    day_differences(conn, &scope, MAX_LISTED).await?,
+                ))
+            })
+            .await?;
     let mut report = Report {
         in_sync: false,
         difference_count,
@@ -81,7 +83,8 @@ pub async fn report(pool: &PgPool, cut: DateTime<Utc>) -> Result<Report, ApiErro
         movements,
         day_difference_count,
         day_differences,
-        cut,
+        cut: scope.cut,
+        since: scope.since,
         checked_at,
     };
     report.in_sync = report.total() == 0;
@@ -105,7 +108,7 @@ pub async fn repair(pool: &PgPool, cut: DateTime<Utc>) -> Result<Repaired, ApiEr
 /// `GET /reconcile` on the worker's port (operators): the report as JSON.
 #[tracing::instrument(skip_all)]
 pub async fn endpoint(pg: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(report(&pg, Utc::now()).await?))
+    Ok(HttpResponse::Ok().json(report(&pg, Scope::everything(Utc::now())).await?))
 }
 
 fn command_pool(config: &Config) -> PgPool {
@@ -122,7 +125,7 @@ fn command_pool(config: &Config) -> PgPool {
 pub async fn command(config: Config, fix: bool) -> ExitCode {
     let pool = command_pool(&config);
     let outcome = async {
-        let report = report(&pool, Utc::now()).await?;
+        let report = report(&pool, Scope::everything(Utc::now())).await?;
         print_report(&report);
         if report.in_sync || !fix {
             return Ok(report.in_sync);
@@ -130,7 +133,7 @@ pub async fn command(config: Config, fix: bool) -> ExitCode {
         let repaired = repair(&pool, Utc::now()).await?;
         println!("repaired: {repaired:?}");
         // What existed at the first comparison must now be in sync; later writes are for the next run.
-        let after = self::report(&pool, report.checked_at).await?;
+        let after = self::report(&pool, Scope::everything(report.checked_at)).await?;
         print_report(&after);
         Ok::<_, ApiError>(after.in_sync)
     };
@@ -176,8 +179,8 @@ pub async fn rebuild(config: Config) -> ExitCode {
 fn print_report(report: &Report) {
     let m = &report.movements;
     println!(
-        "movements: {} in stock_movements, {} ledger entries, {} missing, {} orphaned",
-        m.movements, m.entries, m.missing, m.orphaned
+        "movements: {} in stock_movements, {} ledger entries, {} missing, {} orphaned, {} differing",
+        m.movements, m.entries, m.missing, m.orphaned, m.differing
     );
     for d in &report.day_differences {
         println!(

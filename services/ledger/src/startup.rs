@@ -22,8 +22,9 @@ use crate::{
     worker::Worker,
 };
 
-/// Creates the consumer group (and the stream) if missing. Retries until Redis answers.
-pub async fn ensure_group(ctx: &ServiceContext) {
+/// Creates the consumer group (and the stream) if missing. Retries until Redis answers. Returns
+/// whether it was missing: Redis may have lost events while no worker ran.
+pub async fn ensure_group(ctx: &ServiceContext) -> bool {
     let stream = ctx.config.redis_key(STREAM);
     let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     let (redis, key) = (&ctx.redis, stream.as_str());
@@ -41,6 +42,7 @@ pub async fn ensure_group(ctx: &ServiceContext) {
     if let Some(start) = created {
         tracing::info!(stream, group = GROUP, start, "created the consumer group");
     }
+    created.is_some()
 }
 
 /// The running worker process.
@@ -74,7 +76,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     let mut service = config.service.clone();
     service.redis_url = config.service.stream_url().to_owned();
     let mut ctx = ServiceContext::without_auth("ledger", service)?;
-    ensure_group(&ctx).await;
+    let created = ensure_group(&ctx).await;
     let keys = StreamKeys::new(&config.service);
     let client = redis::Client::open(ctx.config.redis_url.as_str())?;
     let (shutdown, stopping) = watch::channel(false);
@@ -88,6 +90,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         stopping.clone(),
     )
     .reporting(health.clone(), lost.clone());
+    if created {
+        // Compare everything and repair soon, as after a loss at run time (the permit waits for
+        // the healer).
+        lost.notify_one();
+    }
     let healer = Healer::new(ctx.pg.clone(), config.heal.clone(), health.clone(), lost);
     let pg = web::Data::new(ctx.pg.clone());
     // `/readyz` also fails while the worker cannot make progress (a persistent error, a stuck backlog).

@@ -14,7 +14,7 @@ use inventory_ledger::{
     config::{Config, HealSettings},
     heal::Healer,
     health::Health,
-    models::{heal::repair_all, ledger::lock_exclusive},
+    models::{heal::repair_all, ledger::lock_exclusive, reconcile::Scope},
     reconcile,
 };
 use redis::AsyncCommands;
@@ -33,11 +33,12 @@ fn quick() -> HealSettings {
         backfill_after: Duration::from_millis(1),
         gap_window: Duration::from_secs(3_600),
         reconcile_interval: Duration::from_secs(3_600),
+        full_reconcile_interval: Duration::from_secs(3_600),
         stall_after: Duration::from_secs(60),
     }
 }
 
-fn healer(ledger: &Ledger) -> Healer {
+pub fn healer(ledger: &Ledger) -> Healer {
     Healer::new(
         ledger.pg.clone(),
         quick(),
@@ -62,7 +63,7 @@ async fn assert_complete(ledger: &Ledger, history: &History) {
     let projections = ledger.projections().await;
     assert_eq!(projections.entries, history.events.len() as i64);
     assert_daily(&projections, history);
-    let report = reconcile::report(&ledger.pg, Utc::now())
+    let report = reconcile::report(&ledger.pg, Scope::everything(Utc::now()))
         .await
         .expect("report");
     assert!(report.in_sync, "{report:?}");
@@ -250,7 +251,7 @@ async fn reconcile_finds_a_day_difference_that_the_levels_do_not_show() {
     ledger.drained().await;
     worker.stop().await;
 
-    let report = reconcile::report(&ledger.pg, Utc::now())
+    let report = reconcile::report(&ledger.pg, Scope::everything(Utc::now()))
         .await
         .expect("report");
     assert_eq!(report.difference_count, 0, "current levels agree");
@@ -385,11 +386,19 @@ async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
     let healer = healer(&ledger);
     assert_eq!(healer.close_gaps().await.expect("gaps"), 0);
     assert!(
-        healer.reconcile(false).await.expect("reconcile"),
+        healer
+            .reconcile(Scope::everything(healer.cut()), false)
+            .await
+            .expect("reconcile"),
         "the level's reorder level differs"
     );
     assert!(ledger.projections().await.open_alerts.is_empty());
-    assert!(healer.reconcile(true).await.expect("repair"));
+    assert!(
+        healer
+            .reconcile(Scope::everything(healer.cut()), true)
+            .await
+            .expect("repair")
+    );
     let projections = ledger.projections().await;
     assert_eq!(
         (
@@ -403,7 +412,12 @@ async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
         1,
         "8 <= 10: the level is low"
     );
-    assert!(!healer.reconcile(false).await.expect("in sync"));
+    assert!(
+        !healer
+            .reconcile(Scope::everything(healer.cut()), false)
+            .await
+            .expect("in sync")
+    );
 }
 
 /// A level that never changed (version 0, e.g. loaded by SQL) has no events and no ledger row: the
@@ -430,7 +444,7 @@ async fn levels_that_never_changed_are_not_differences() {
         ),
     )
     .await;
-    let report = reconcile::report(&ledger.pg, Utc::now())
+    let report = reconcile::report(&ledger.pg, Scope::everything(Utc::now()))
         .await
         .expect("report");
     assert!(report.in_sync, "{report:?}");
@@ -444,7 +458,7 @@ async fn levels_that_never_changed_are_not_differences() {
         ),
     )
     .await;
-    let report = reconcile::report(&ledger.pg, Utc::now())
+    let report = reconcile::report(&ledger.pg, Scope::everything(Utc::now()))
         .await
         .expect("report");
     assert_eq!(report.difference_count, 1, "{report:?}");

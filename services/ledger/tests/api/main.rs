@@ -8,6 +8,7 @@
 mod consume;
 mod heal;
 mod helpers;
+mod reconcile;
 mod recovery;
 mod service;
 mod stock_side;
