@@ -106,6 +106,9 @@ pub struct WorkerSettings {
     pub claim_idle: Duration,
     /// `INVENTORY_LEDGER_MAX_DELIVERIES`: deliveries after which a failing entry goes to the DLQ.
     pub max_deliveries: usize,
+    /// `INVENTORY_LEDGER_STREAM_KEEP_SECS`: how long entries every group has consumed stay on the
+    /// event stream before they are trimmed.
+    pub stream_keep: Duration,
 }
 
 impl Config {
@@ -128,6 +131,7 @@ impl WorkerSettings {
             block: Duration::from_millis(var_or("INVENTORY_LEDGER_BLOCK_MS", 2_000)?),
             claim_idle: Duration::from_millis(var_or("INVENTORY_LEDGER_CLAIM_IDLE_MS", 30_000)?),
             max_deliveries: var_or("INVENTORY_LEDGER_MAX_DELIVERIES", 5)?,
+            stream_keep: Duration::from_secs(var_or("INVENTORY_LEDGER_STREAM_KEEP_SECS", 120)?),
         };
         settings.validate()
     }
@@ -140,6 +144,7 @@ impl WorkerSettings {
             block: Duration::from_millis(2_000),
             claim_idle: Duration::from_millis(30_000),
             max_deliveries: 5,
+            stream_keep: Duration::from_secs(120),
         }
     }
 

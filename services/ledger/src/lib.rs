@@ -6,6 +6,7 @@ pub mod config;
 pub mod event;
 pub mod heal;
 pub mod health;
+pub mod housekeeping;
 pub mod metrics;
 pub mod models;
 pub mod projection;

@@ -2,17 +2,7 @@
 
 use std::time::Duration;
 
-use inventory_common::redis::RedisPool;
-use tokio::sync::watch;
-
-use crate::{
-    health::Health,
-    models::heal::Repaired,
-    stream::{StreamKeys, backlog},
-};
-
-/// How often the backlog gauges are refreshed.
-pub const BACKLOG_INTERVAL: Duration = Duration::from_secs(5);
+use crate::{models::heal::Repaired, stream::Backlog};
 
 /// An event applied for the first time, `age` after it was committed by the stock service.
 pub fn event_applied(age: Duration) {
@@ -87,32 +77,16 @@ pub fn group_recreated() {
     metrics::counter!("ledger_group_recreated_total").increment(1);
 }
 
-/// Refreshes `ledger_pending`, `ledger_lag`, `ledger_queue_depth` (pending + lag, what the worker is
-/// scaled on) and `ledger_dlq_length` every [`BACKLOG_INTERVAL`] until shutdown.
-/// The depth is also reported to `health` (a backlog that does not move makes the worker unready).
-pub async fn poll_backlog(
-    redis: RedisPool,
-    keys: StreamKeys,
-    health: Health,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        match redis.get().await {
-            Ok(mut conn) => match backlog(&mut *conn, &keys).await {
-                Ok(b) => {
-                    health.backlog(b.pending + b.lag);
-                    metrics::gauge!("ledger_pending").set(b.pending as f64);
-                    metrics::gauge!("ledger_lag").set(b.lag as f64);
-                    metrics::gauge!("ledger_queue_depth").set((b.pending + b.lag) as f64);
-                    metrics::gauge!("ledger_dlq_length").set(b.dlq as f64);
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read the stream backlog"),
-            },
-            Err(e) => tracing::warn!(error = %e, "cannot read the stream backlog"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(BACKLOG_INTERVAL) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        }
-    }
+/// The `ledger` group's backlog: `ledger_pending`, `ledger_lag`, `ledger_queue_depth` (pending +
+/// lag, what the worker is scaled on) and `ledger_dlq_length`.
+pub fn backlog(b: &Backlog) {
+    metrics::gauge!("ledger_pending").set(b.pending as f64);
+    metrics::gauge!("ledger_lag").set(b.lag as f64);
+    metrics::gauge!("ledger_queue_depth").set((b.pending + b.lag) as f64);
+    metrics::gauge!("ledger_dlq_length").set(b.dlq as f64);
+}
+
+/// Consumed entries trimmed from the event stream.
+pub fn trimmed(entries: usize) {
+    metrics::counter!("ledger_stream_trimmed_entries_total").increment(entries as u64);
 }

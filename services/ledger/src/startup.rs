@@ -1,5 +1,5 @@
-//! Builds the worker process: the consumer group, the consumer loop, the healer, the backlog metrics
-//! and the small HTTP port (`/healthz`, `/readyz`, `/metrics`, `/reconcile`).
+//! Builds the worker process: the consumer group, the consumer loop, the healer, the stream's
+//! housekeeping (backlog metrics, trimming) and the small HTTP port (`/healthz`, `/readyz`, `/metrics`, `/reconcile`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,7 +17,7 @@ use crate::{
     config::{Config, GROUP, STREAM},
     heal::Healer,
     health::Health,
-    metrics, reconcile,
+    housekeeping, reconcile,
     stream::{StreamKeys, create_group},
     worker::Worker,
 };
@@ -70,7 +70,7 @@ impl Stopper {
     }
 }
 
-/// Creates the group, starts the consumer loop, the healer and the backlog poller, and binds the
+/// Creates the group, starts the consumer loop, the healer and the stream's housekeeping, and binds the
 /// HTTP port. All of the worker's Redis traffic is the stream's: it uses `REDIS_STREAM_URL`.
 pub async fn build(config: Config) -> Result<Application, StartupError> {
     let mut service = config.service.clone();
@@ -107,9 +107,10 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     let tasks = vec![
         tokio::spawn(worker.run()),
         tokio::spawn(healer.run(stopping.clone())),
-        tokio::spawn(metrics::poll_backlog(
+        tokio::spawn(housekeeping::run(
             ctx.redis.clone(),
             keys,
+            config.worker.stream_keep,
             health,
             stopping,
         )),

@@ -59,6 +59,7 @@ pub fn settings(consumer: &str) -> WorkerSettings {
         block: Duration::from_millis(100),
         claim_idle: Duration::from_millis(300),
         max_deliveries: 5,
+        stream_keep: Duration::from_secs(120),
     }
 }
 

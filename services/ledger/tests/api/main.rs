@@ -8,6 +8,7 @@
 mod consume;
 mod heal;
 mod helpers;
+mod housekeeping;
 mod reconcile;
 mod recovery;
 mod service;
