@@ -29,7 +29,7 @@ pub struct HealSettings {
     /// `stock_movements` (younger ones are most likely still on their way through the stream).
     pub backfill_after: Duration,
     /// `INVENTORY_LEDGER_GAP_WINDOW_SECS`: how far back the frequent check looks (older gaps are
-    /// closed by the periodic reconciliation).
+    /// closed by the next comparison of everything: after a loss, or hourly).
     pub gap_window: Duration,
     /// `INVENTORY_LEDGER_RECONCILE_INTERVAL_SECS`: how often each worker compares what changed since
     /// the last check found the ledger in sync (and repairs what differs).

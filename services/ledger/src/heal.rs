@@ -43,7 +43,7 @@ use crate::{
     health::{Health, Part},
     metrics,
     models::{
-        checks::{in_sync_before, mark_in_sync, take_full_turn},
+        checks::{mark_in_sync, marks, take_full_turn},
         heal::{backfill, gaps, v7_floor},
         ledger::{ApplyError, lock_shared, project_new},
         reconcile::Scope,
@@ -63,8 +63,8 @@ pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// How long before the last check's cut a check of recent changes starts: a movement committed
 /// later than this after its id was taken is not compared until everything is (the gap check reads
-/// its whole window again then too). The overlap costs a third more than the interval alone (60 s
-/// by default).
+/// its whole window again then too). Each worker's check reads this overlap again: with N workers
+/// the checks read about (60 + 20 N) seconds of movements a minute, at the default interval.
 pub const RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(20);
 
 /// [`Healer`]'s `complete_before` before any check completed (below every time a check records).
@@ -133,6 +133,8 @@ impl Healer {
                         Ok(differs) => {
                             differed = differs;
                             everything = differs && scope.since.is_none();
+                            // Only a check that ran ends what a loss asked for.
+                            after_loss = false;
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "periodic reconciliation failed");
@@ -144,7 +146,6 @@ impl Healer {
                         self.health.failed(Part::Heal, &e);
                     }
                 }
-                after_loss = false;
                 next_check = Instant::now() + self.settings.reconcile_interval;
             }
             tokio::select! {
@@ -235,16 +236,19 @@ impl Healer {
     /// worker takes the turn; otherwise what changed since the last check that found it in sync,
     /// less [`RECHECK`].
     pub async fn periodic_scope(&self, everything: bool) -> Result<Scope, HealError> {
-        let cut = self.cut();
         let mut conn = self
             .pg
             .get()
             .await
             .map_err(|e| HealError::Pool(e.to_string()))?;
+        // The database's clock, as every worker's mark is: a worker whose clock runs ahead cannot
+        // leave a mark past the others' cuts.
+        let marks = marks(&mut conn).await?;
+        let cut = (marks.now - self.settings.backfill_after).trunc_subsecs(6);
         if everything || take_full_turn(&mut conn, self.settings.full_reconcile_interval).await? {
             return Ok(Scope::everything(cut));
         }
-        Ok(match in_sync_before(&mut conn).await? {
+        Ok(match marks.in_sync_before {
             // Never past the cut less RECHECK, whatever was recorded (a clock that went back).
             Some(at) => Scope {
                 since: Some(at.min(cut) - RECHECK),

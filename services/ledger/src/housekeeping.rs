@@ -17,6 +17,7 @@ use redis::{
 use tokio::sync::watch;
 
 use crate::{
+    config::GROUP,
     health::Health,
     metrics,
     stream::{StreamKeys, backlog},
@@ -34,13 +35,17 @@ fn parse_id(id: &str) -> Option<EntryId> {
 }
 
 /// The first entry some group of `stream` has not consumed: the oldest entry pending (read, not
-/// acknowledged) on a group, else the last one a group was given. `None` when the stream has no
-/// group, or a group's position cannot be read: then nothing may be trimmed.
+/// acknowledged) on a group, else the last one a group was given. `None` when the ledger's own
+/// group is missing (it is about to be recreated, and reads the stream again from its start if it
+/// is short), or a group's position cannot be read: then nothing may be trimmed.
 async fn first_unconsumed(
     conn: &mut (impl redis::aio::ConnectionLike + Send + Sync),
     stream: &str,
 ) -> RedisResult<Option<EntryId>> {
     let groups: StreamInfoGroupsReply = conn.xinfo_groups(stream).await?;
+    if !groups.groups.iter().any(|g| g.name == GROUP) {
+        return Ok(None);
+    }
     let mut first: Option<EntryId> = None;
     for group in groups.groups {
         let pending = if group.pending > 0 {
@@ -92,22 +97,23 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let looked = match redis.get().await {
-            Ok(mut conn) => async {
-                let backlog = backlog(&mut *conn, &keys).await?;
-                Ok::<_, redis::RedisError>((backlog, trim(&mut *conn, &keys.events, keep).await?))
+        match redis.get().await {
+            Ok(mut conn) => {
+                // The backlog is reported whatever becomes of the trim (readiness and scaling
+                // follow it).
+                match backlog(&mut *conn, &keys).await {
+                    Ok(b) => {
+                        health.backlog(b.pending + b.lag);
+                        metrics::backlog(&b);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot read the stream backlog"),
+                }
+                match trim(&mut *conn, &keys.events, keep).await {
+                    Ok(trimmed) => metrics::trimmed(trimmed),
+                    Err(e) => tracing::warn!(error = %e, "cannot trim the event stream"),
+                }
             }
-            .await
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match looked {
-            Ok((backlog, trimmed)) => {
-                health.backlog(backlog.pending + backlog.lag);
-                metrics::backlog(&backlog);
-                metrics::trimmed(trimmed);
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot look at the stream's groups"),
+            Err(e) => tracing::warn!(error = %e, "cannot look at the event stream"),
         }
         tokio::select! {
             _ = tokio::time::sleep(INTERVAL) => {}

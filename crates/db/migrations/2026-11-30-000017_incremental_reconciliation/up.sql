@@ -20,7 +20,8 @@ CREATE TABLE ledger_checks (
     in_sync_before    timestamptz,
     -- When a worker last took the turn to compare everything (one worker per interval).
     full_started_at   timestamptz,
-    -- When a comparison of everything last found the ledger in sync or repaired it.
+    -- When a comparison of everything last found the ledger in sync, or a repair (which repairs
+    -- everything) last ran; for operators.
     full_in_sync_at   timestamptz
 );
 INSERT INTO ledger_checks (id) VALUES (true);

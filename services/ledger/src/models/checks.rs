@@ -6,27 +6,30 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    OptionalExtension, QueryableByName,
+    QueryableByName,
     sql_types::{Bool, Double, Nullable, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-#[derive(QueryableByName)]
-struct InSyncBefore {
+/// The shared mark, read with the database's clock.
+#[derive(Debug, QueryableByName)]
+pub struct Marks {
+    /// Every change made before this was found in sync (or repaired); `None` before the first
+    /// check.
     #[diesel(sql_type = Nullable<Timestamptz>)]
-    in_sync_before: Option<DateTime<Utc>>,
+    pub in_sync_before: Option<DateTime<Utc>>,
+    /// The database's `now()`.
+    #[diesel(sql_type = Timestamptz)]
+    pub now: DateTime<Utc>,
 }
 
-/// Every change made before this was found in sync (or repaired); `None` before the first check.
-pub async fn in_sync_before(
-    conn: &mut AsyncPgConnection,
-) -> Result<Option<DateTime<Utc>>, diesel::result::Error> {
-    let row: Option<InSyncBefore> =
-        diesel::sql_query("SELECT in_sync_before FROM ledger_checks WHERE id")
-            .get_result(conn)
-            .await
-            .optional()?;
-    Ok(row.and_then(|r| r.in_sync_before))
+/// Reads the mark and the database's clock.
+pub async fn marks(conn: &mut AsyncPgConnection) -> Result<Marks, diesel::result::Error> {
+    diesel::sql_query(
+        "SELECT (SELECT in_sync_before FROM ledger_checks WHERE id) AS in_sync_before, now() AS now",
+    )
+    .get_result(conn)
+    .await
 }
 
 /// Records that everything changed before `cut` is in sync (never moving backwards); `everything`

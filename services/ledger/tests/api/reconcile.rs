@@ -2,9 +2,16 @@
 //! older; what the checks found is shared by the workers, and everything is compared by one worker
 //! per interval.
 
+use std::time::Duration;
+
 use chrono::{TimeDelta, Utc};
 use inventory_events::StockEvent;
-use inventory_ledger::{heal::RECHECK, models::reconcile::Scope, reconcile};
+use inventory_ledger::{
+    config::{Config, HealSettings},
+    heal::RECHECK,
+    models::reconcile::Scope,
+    reconcile,
+};
 use uuid::{NoContext, Timestamp, Uuid};
 
 use crate::{
@@ -181,4 +188,68 @@ async fn workers_share_what_their_checks_found_and_take_turns_to_compare_everyth
     let after = b.periodic_scope(false).await.expect("scope");
     assert_eq!(after.since, Some(again.cut - RECHECK));
     assert!(!b.reconcile(after, false).await.expect("in sync"));
+}
+
+/// A worker that starts and has to create its consumer group (Redis lost its data while no worker
+/// ran) compares everything soon and repairs at once, even when it is not its turn and the shared
+/// mark says everything recent is in sync.
+#[tokio::test]
+async fn a_worker_that_finds_its_group_missing_compares_everything_and_repairs_at_once() {
+    let mut ledger = Ledger::new().await;
+    let old = taken_ago(History::generate(1, 2, 3), 7_200);
+    applied(&mut ledger, &old.events).await;
+    let mut conn = ledger.conn().await;
+    run(
+        &mut conn,
+        format!(
+            "UPDATE ledger_daily SET qty_in = qty_in + 1 WHERE {}; \
+             UPDATE ledger_checks SET full_started_at = now(), in_sync_before = now()",
+            day_of(&old.events[0])
+        ),
+    )
+    .await;
+    let stream = ledger.keys.events.clone();
+    let _: () = redis::cmd("XGROUP")
+        .arg("DESTROY")
+        .arg(&stream)
+        .arg(inventory_ledger::config::GROUP)
+        .query_async(&mut ledger.redis)
+        .await
+        .expect("destroy");
+
+    let app = inventory_ledger::startup::build(Config {
+        worker: settings("starting"),
+        heal: HealSettings {
+            gap_check: Duration::from_millis(100),
+            backfill_after: Duration::from_millis(100),
+            reconcile_interval: Duration::from_secs(3_600),
+            full_reconcile_interval: Duration::from_secs(3_600),
+            ..HealSettings::default()
+        },
+        ..ledger.config.clone()
+    })
+    .await
+    .expect("the worker starts");
+    let stopper = app.stopper();
+    let running = tokio::spawn(app.run_until_stopped());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let report = reconcile::report(&ledger.pg, Scope::everything(Utc::now()))
+            .await
+            .expect("report");
+        if report.in_sync {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not repaired after the start: {report:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stopper.stop().await;
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("stops in time")
+        .expect("no panic")
+        .expect("clean stop");
 }
