@@ -258,12 +258,6 @@ impl Healer {
         })
     }
 
-    /// Movements and level changes before this are compared (younger ones may be on their way);
-    /// in microseconds, as PostgreSQL records it.
-    pub fn cut(&self) -> DateTime<Utc> {
-        (Utc::now() - self.settings.backfill_after).trunc_subsecs(6)
-    }
-
     /// Compares what `scope` covers; logs and counts differences, and repairs everything changed
     /// before its cut when `repair` (else the next check does if they are still there). Records
     /// what it found in sync. Returns whether anything differed.

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use uuid::{NoContext, Timestamp, Uuid};
 
 use crate::{
-    helpers::{DAY, DAY0, History, Ledger, assert_daily, count, event, settings},
+    helpers::{DAY, DAY0, History, Ledger, Process, assert_daily, count, event, settings},
     stock_side::{movements_without_exactly_one_entry, record, run},
 };
 
@@ -181,16 +181,13 @@ async fn a_lost_stream_and_group_are_recreated_without_a_restart() {
 #[tokio::test]
 async fn readiness_is_503_while_the_worker_cannot_progress_and_200_after() {
     let ledger = Ledger::new().await;
-    let app = inventory_ledger::startup::build(Config {
+    let process = Process::start(Config {
         worker: settings("ready"),
         heal: quick(),
         ..ledger.config.clone()
     })
-    .await
-    .expect("the worker starts");
-    let url = format!("http://127.0.0.1:{}/readyz", app.port);
-    let stopper = app.stopper();
-    let running = tokio::spawn(app.run_until_stopped());
+    .await;
+    let url = format!("http://127.0.0.1:{}/readyz", process.port);
     let client = reqwest::Client::new();
     let status_becomes = async |want: u16| {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -223,12 +220,7 @@ async fn readiness_is_503_while_the_worker_cannot_progress_and_200_after() {
     .await;
     status_becomes(200).await;
 
-    stopper.stop().await;
-    tokio::time::timeout(Duration::from_secs(30), running)
-        .await
-        .expect("stops in time")
-        .expect("no panic")
-        .expect("clean stop");
+    process.stop().await;
 }
 
 #[tokio::test]
@@ -387,7 +379,7 @@ async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
     assert_eq!(healer.close_gaps().await.expect("gaps"), 0);
     assert!(
         healer
-            .reconcile(Scope::everything(healer.cut()), false)
+            .reconcile(Scope::everything(Utc::now()), false)
             .await
             .expect("reconcile"),
         "the level's reorder level differs"
@@ -395,7 +387,7 @@ async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
     assert!(ledger.projections().await.open_alerts.is_empty());
     assert!(
         healer
-            .reconcile(Scope::everything(healer.cut()), true)
+            .reconcile(Scope::everything(Utc::now()), true)
             .await
             .expect("repair")
     );
@@ -414,7 +406,7 @@ async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
     );
     assert!(
         !healer
-            .reconcile(Scope::everything(healer.cut()), false)
+            .reconcile(Scope::everything(Utc::now()), false)
             .await
             .expect("in sync")
     );

@@ -12,7 +12,7 @@ use inventory_common::{db::PgPool, web::ServiceContext};
 use inventory_events::{MovementType, StockEvent, fields};
 use inventory_ledger::{
     config::{Config, WorkerSettings},
-    startup::ensure_group,
+    startup::{Stopper, build, ensure_group},
     stream::{Backlog, StreamKeys, backlog},
     worker::Worker,
 };
@@ -48,6 +48,36 @@ impl Running {
             .await
             .expect("the worker stops")
             .expect("the worker does not panic");
+    }
+}
+
+/// A whole worker process (consumer loop, healer, housekeeping, HTTP port) in the background.
+pub struct Process {
+    /// Its HTTP port.
+    pub port: u16,
+    stopper: Stopper,
+    running: JoinHandle<std::io::Result<()>>,
+}
+
+impl Process {
+    /// Builds the process from `config` and runs it until [`Process::stop`].
+    pub async fn start(config: Config) -> Self {
+        let app = build(config).await.expect("the worker starts");
+        Self {
+            port: app.port,
+            stopper: app.stopper(),
+            running: tokio::spawn(app.run_until_stopped()),
+        }
+    }
+
+    /// Stops it as a signal would, and requires it to finish in time and cleanly (exit 0).
+    pub async fn stop(self) {
+        self.stopper.stop().await;
+        tokio::time::timeout(Duration::from_secs(30), self.running)
+            .await
+            .expect("stops in time")
+            .expect("no panic")
+            .expect("clean stop");
     }
 }
 

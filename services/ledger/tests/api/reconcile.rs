@@ -16,7 +16,7 @@ use uuid::{NoContext, Timestamp, Uuid};
 
 use crate::{
     heal::healer,
-    helpers::{History, Ledger, settings},
+    helpers::{History, Ledger, Process, settings},
     stock_side::{record, run},
 };
 
@@ -217,7 +217,7 @@ async fn a_worker_that_finds_its_group_missing_compares_everything_and_repairs_a
         .await
         .expect("destroy");
 
-    let app = inventory_ledger::startup::build(Config {
+    let process = Process::start(Config {
         worker: settings("starting"),
         heal: HealSettings {
             gap_check: Duration::from_millis(100),
@@ -228,10 +228,7 @@ async fn a_worker_that_finds_its_group_missing_compares_everything_and_repairs_a
         },
         ..ledger.config.clone()
     })
-    .await
-    .expect("the worker starts");
-    let stopper = app.stopper();
-    let running = tokio::spawn(app.run_until_stopped());
+    .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let report = reconcile::report(&ledger.pg, Scope::everything(Utc::now()))
@@ -246,10 +243,5 @@ async fn a_worker_that_finds_its_group_missing_compares_everything_and_repairs_a
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    stopper.stop().await;
-    tokio::time::timeout(Duration::from_secs(30), running)
-        .await
-        .expect("stops in time")
-        .expect("no panic")
-        .expect("clean stop");
+    process.stop().await;
 }
