@@ -12,6 +12,12 @@ pub use inventory_events::STOCK_EVENTS_STREAM as STREAM;
 /// The largest batch the worker reads at once (one transaction applies a whole batch).
 pub const MAX_BATCH_SIZE: usize = 5_000;
 
+/// Entries read and applied at once by default. A worker that keeps up reads what has arrived
+/// (a few entries); one that is behind applies this many per transaction, and each of its round
+/// trips and its commit are shared by more events. At 200, under 2,100 events/s on a saturated 2-core machine, the
+/// worker fell 4–12 s behind; at 1,000 it stayed within 0.6–2 s.
+pub const BATCH_SIZE: usize = 1_000;
+
 /// Everything the ledger process reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -127,7 +133,7 @@ impl WorkerSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let settings = Self {
             consumer: var_or("INVENTORY_LEDGER_CONSUMER", default_consumer())?,
-            batch_size: var_or("INVENTORY_LEDGER_BATCH_SIZE", 200)?,
+            batch_size: var_or("INVENTORY_LEDGER_BATCH_SIZE", BATCH_SIZE)?,
             block: Duration::from_millis(var_or("INVENTORY_LEDGER_BLOCK_MS", 2_000)?),
             claim_idle: Duration::from_millis(var_or("INVENTORY_LEDGER_CLAIM_IDLE_MS", 30_000)?),
             max_deliveries: var_or("INVENTORY_LEDGER_MAX_DELIVERIES", 5)?,
@@ -140,7 +146,7 @@ impl WorkerSettings {
     pub fn with_consumer(consumer: impl Into<String>) -> Self {
         Self {
             consumer: consumer.into(),
-            batch_size: 200,
+            batch_size: BATCH_SIZE,
             block: Duration::from_millis(2_000),
             claim_idle: Duration::from_millis(30_000),
             max_deliveries: 5,

@@ -7,7 +7,11 @@ use inventory_common::config::{ConfigError, ServiceConfig, var_or};
 /// Defaults, used by [`Config::new`] (tests) and [`Config::from_env`] alike.
 const CACHE_TTL_SECS: u64 = 60;
 const OUTBOX_POLL_MS: u64 = 500;
-const OUTBOX_BATCH: i64 = 100;
+/// A relay that keeps up takes what has arrived; one that is behind takes this many per round, and
+/// each round's claim walks the rows deleted since the table was last vacuumed only once for all
+/// of them. At 100, under 2,100 events/s on a saturated 2-core machine, events waited 3–7 s in the
+/// outbox; at 500, under 0.6 s.
+const OUTBOX_BATCH: i64 = 500;
 const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 const IDEMPOTENCY_CLEANUP_SECS: u64 = 300;
 
@@ -20,7 +24,7 @@ pub struct Config {
     /// `INVENTORY_OUTBOX_POLL_MS`: how often the relay looks for events when nothing woke it
     /// (default 500); commits of this instance wake it at once.
     pub outbox_poll: Duration,
-    /// `INVENTORY_OUTBOX_BATCH`: events claimed and published per relay round trip (default 100).
+    /// `INVENTORY_OUTBOX_BATCH`: events claimed and published per relay round trip (default 500).
     pub outbox_batch: i64,
     /// `INVENTORY_IDEMPOTENCY_TTL_SECS`: how long a stored response is replayed (default 86400).
     pub idempotency_ttl: Duration,
