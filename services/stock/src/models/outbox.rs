@@ -90,23 +90,27 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewOutboxRow<'_>) -> Quer
         .map(drop)
 }
 
-/// Leases up to `limit` of the oldest rows that no relay holds (never leased, or the lease ran out)
-/// for `lease`, in one statement (`FOR UPDATE SKIP LOCKED` keeps two relays off the same rows). The
-/// caller publishes them outside any transaction, then deletes them (or releases them on failure).
+/// Leases up to `limit` of the oldest rows after key `after` that no relay holds (never leased, or
+/// the lease ran out) for `lease`, in one statement (`FOR UPDATE SKIP LOCKED` keeps two relays off
+/// the same rows). The caller publishes them outside any transaction, then deletes them (or
+/// releases them on failure).
 pub async fn lease(
     conn: &mut AsyncPgConnection,
+    after: i64,
     limit: i64,
     lease: std::time::Duration,
 ) -> QueryResult<Vec<OutboxRow>> {
     // Prepared once per connection (the relay runs it a few dozen times a second under load).
     let mut rows: Vec<OutboxRow> = fixed(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
-         WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < now() \
-                       ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         WHERE seq IN (SELECT seq FROM outbox \
+                       WHERE seq > $2 AND (claimed_until IS NULL OR claimed_until < now()) \
+                       ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
          RETURNING seq, event_id, event_type, payload, payload_head, level_id, quantity_after, \
                    level_version, reorder_level, traceparent, created_at",
     )
     .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .bind::<diesel::sql_types::BigInt, _>(after)
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)
     .await?;

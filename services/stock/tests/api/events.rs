@@ -6,6 +6,7 @@ use std::{
     time::Duration,
 };
 
+use diesel_async::SimpleAsyncConnection;
 use inventory_events::{MovementType, StockEvent};
 use reqwest::Method;
 use serde_json::json;
@@ -303,6 +304,85 @@ async fn rows_leased_by_a_dead_relay_are_published_when_the_lease_runs_out() {
     })
     .await;
     assert!(drained.is_some(), "the outbox drains");
+}
+
+/// A relay's rounds start after the rows it took a moment ago, not from the first row: a row whose
+/// transaction commits after newer rows were published (a batch held up by a locked level) is
+/// below that start, and the sweep from the first row publishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_committed_after_newer_ones_were_published_is_published_too() {
+    let db = Arc::new(inventory_testkit::TestDb::new().await);
+    let app = TestApp::spawn_on(db.clone(), |_| {}).await;
+    let s = app.store().await;
+    let (p, q, r) = (
+        app.product().await,
+        app.product().await,
+        app.product().await,
+    );
+    for product in [p, q, r] {
+        app.stock_in(s, product, 10).await;
+    }
+    let outbox_empty =
+        || async { (app.scalar("SELECT count(*) AS n FROM outbox").await == 0).then_some(()) };
+    assert!(
+        eventually(Duration::from_secs(30), outbox_empty)
+            .await
+            .is_some()
+    );
+
+    // Another session holds q's level: the batch writes its line of p (and that line's outbox row,
+    // taking the next key) and then waits for q.
+    let mut holder = db.connect().await;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM stock_levels WHERE store_id = '{s}' AND product_id = '{q}' FOR UPDATE"
+        ))
+        .await
+        .expect("lock q's level");
+    let batch = json!({ "movements": [movement(s, p, "SALE", 1), movement(s, q, "SALE", 1)] });
+    let held_up = async {
+        let waiting = eventually(Duration::from_secs(30), || async {
+            let sql = "SELECT count(*) AS n FROM pg_stat_activity \
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'";
+            (app.scalar(sql).await > 0).then_some(())
+        })
+        .await;
+        assert!(waiting.is_some(), "the batch waits for q's level");
+        // Newer rows are published meanwhile, twice, the second time more than the trail after the
+        // first: the relay's rounds now start above the batch's first row.
+        for _ in 0..2 {
+            expect_json(
+                app.post("/stock/movements", &app.admin, &movement(s, r, "SALE", 1))
+                    .await,
+                201,
+            )
+            .await;
+            assert!(
+                eventually(Duration::from_secs(30), outbox_empty)
+                    .await
+                    .is_some()
+            );
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+        holder
+            .batch_execute("COMMIT")
+            .await
+            .expect("release q's level");
+    };
+    let (answer, ()) = tokio::join!(
+        app.post("/stock/movements/batch", &app.admin, &batch),
+        held_up
+    );
+    expect_json(answer, 201).await;
+
+    let events = stream_covering_movements(&app).await;
+    assert_eq!(assert_once_per_movement(&events).len(), 7);
+    assert!(
+        eventually(Duration::from_secs(30), outbox_empty)
+            .await
+            .is_some(),
+        "the outbox drains"
+    );
 }
 
 /// A movement of one level is one statement that queues the event the service encoded with the

@@ -8,7 +8,8 @@
 //! not). A crash in between publishes them again once the lease runs out (at-least-once; consumers
 //! deduplicate by event id). With Redis down the rows stay and the relay retries with backoff; writes
 //! are not affected. The stream is never trimmed here, so nothing the ledger group has not read can
-//! be lost.
+//! be lost. A round starts after the newest row the relay took a moment ago rather than from the
+//! first row, with a sweep from the first row twice a second (see [`floor`]).
 
 use std::{
     sync::Arc,
@@ -23,6 +24,10 @@ use crate::models::{
     idempotency,
     outbox::{self, OutboxRow},
 };
+
+mod floor;
+
+use floor::Floor;
 
 /// Why a relay round failed; the rows it claimed stay in the outbox.
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +75,9 @@ impl Relay {
         metrics::counter!("outbox_publish_failures_total").increment(0);
         let mut backoff = BACKOFF;
         let mut gauge_at: Option<Instant> = None;
+        let mut floor = Floor::default();
         loop {
-            match self.drain().await {
+            match self.drain(&mut floor).await {
                 Ok(0) => backoff.reset(),
                 Ok(published) => {
                     backoff.reset();
@@ -94,11 +100,13 @@ impl Relay {
         }
     }
 
-    /// Publishes until the outbox has no unclaimed rows left.
-    async fn drain(&self) -> Result<usize, RelayError> {
+    /// Publishes until the outbox has no unclaimed rows left (after the floor's start).
+    async fn drain(&self, floor: &mut Floor) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
-            let published = self.publish_batch().await?;
+            let start = floor.start(Instant::now());
+            let (published, newest) = self.publish_batch(start).await?;
+            floor.took(Instant::now(), start, published, self.batch, newest);
             total += published;
             if (published as i64) < self.batch {
                 return Ok(total);
@@ -106,7 +114,8 @@ impl Relay {
         }
     }
 
-    async fn publish_batch(&self) -> Result<usize, RelayError> {
+    /// Publishes the oldest unclaimed rows after key `start`: how many, and the newest key.
+    async fn publish_batch(&self, start: i64) -> Result<(usize, i64), RelayError> {
         // Redis first: while it is down, rows are not even claimed.
         let mut redis = self
             .redis
@@ -121,11 +130,11 @@ impl Relay {
                 .get()
                 .await
                 .map_err(|e| RelayError::Pool(e.to_string()))?;
-            outbox::lease(&mut conn, self.batch, LEASE).await?
+            outbox::lease(&mut conn, start, self.batch, LEASE).await?
         };
-        if rows.is_empty() {
-            return Ok(0);
-        }
+        let Some(newest) = rows.iter().map(|r| r.seq).max() else {
+            return Ok((0, start));
+        };
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         let sent = self.send(&mut redis, &rows).await;
         let mut conn = self
@@ -145,7 +154,7 @@ impl Relay {
         if published > 0 {
             metrics::counter!("outbox_published_total").increment(published as u64);
         }
-        Ok(published)
+        Ok((published, newest))
     }
 
     /// XADDs `rows` in one pipelined round trip, bounded by the Redis timeout.
