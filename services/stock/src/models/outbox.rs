@@ -94,6 +94,15 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewOutboxRow<'_>) -> Quer
 /// the lease ran out) for `lease`, in one statement (`FOR UPDATE SKIP LOCKED` keeps two relays off
 /// the same rows). The caller publishes them outside any transaction, then deletes them (or
 /// releases them on failure).
+///
+/// The rows to lease are collected once into an array (an init plan) which the update then looks
+/// up: however wrong the table's statistics, the plan reads the table at most twice. The outbox is
+/// a queue whose size swings from nothing to thousands of rows within seconds, and a connection
+/// keeps the plan it made at its sixth execution; with `seq IN (SELECT …)`, a plan made while the
+/// table was empty joined each row of the table to the locking subquery again (a nested-loop semi
+/// join that re-ran its row locks for every row): under batches of sales, claims took 3 to over
+/// 5 s (cancelled by the statement timeout), the relays' deletes waited for them, and events
+/// waited in the outbox for up to 5 s.
 pub async fn lease(
     conn: &mut AsyncPgConnection,
     after: i64,
@@ -103,9 +112,9 @@ pub async fn lease(
     // Prepared once per connection (the relay runs it a few dozen times a second under load).
     let mut rows: Vec<OutboxRow> = fixed(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
-         WHERE seq IN (SELECT seq FROM outbox \
-                       WHERE seq > $2 AND (claimed_until IS NULL OR claimed_until < now()) \
-                       ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         WHERE seq = ANY(ARRAY(SELECT seq FROM outbox \
+                               WHERE seq > $2 AND (claimed_until IS NULL OR claimed_until < now()) \
+                               ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)) \
          RETURNING seq, event_id, event_type, payload, payload_head, level_id, quantity_after, \
                    level_version, reorder_level, traceparent, created_at",
     )
