@@ -14,8 +14,8 @@ pub const MAX_BATCH_SIZE: usize = 5_000;
 
 /// Entries read and applied at once by default. A worker that keeps up reads what has arrived
 /// (a few entries); one that is behind applies this many per transaction, and each of its round
-/// trips and its commit are shared by more events. At 200, under 2,100 events/s on a saturated 2-core machine, the
-/// worker fell 4–12 s behind; at 1,000 it stayed within 0.6–2 s.
+/// trips and its commit are shared by more events. At 200, under 2,100 events/s on a saturated
+/// 2-core machine, the worker fell 4–12 s behind; at 1,000 it stayed within 0.6–2 s.
 pub const BATCH_SIZE: usize = 1_000;
 
 /// Everything the ledger process reads from the environment.

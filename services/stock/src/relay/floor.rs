@@ -33,6 +33,8 @@ pub struct Floor {
     below: i64,
     /// When the last sweep began; `None` before the first and after a full one.
     swept: Option<Instant>,
+    /// Whether the round in progress is a sweep.
+    sweeping: bool,
 }
 
 impl Floor {
@@ -43,22 +45,24 @@ impl Floor {
             .is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY)
         {
             self.swept = Some(now);
+            self.sweeping = true;
             return 0;
         }
+        self.sweeping = false;
         self.advance(now);
         self.below
     }
 
-    /// Records a round that started after `start` and took `count` rows (of a batch of `batch`),
-    /// the newest with key `newest`.
-    pub fn took(&mut self, now: Instant, start: i64, count: usize, batch: i64, newest: i64) {
-        if start == 0 && count as i64 >= batch {
+    /// Records the round [`Floor::start`] began: the newest key it took (`None`: it took nothing),
+    /// and whether it took a full batch.
+    pub fn took(&mut self, now: Instant, newest: Option<i64>, full: bool) {
+        if self.sweeping && full {
             self.swept = None;
         }
         self.advance(now);
-        if count == 0 {
+        let Some(newest) = newest else {
             return;
-        }
+        };
         match self.trail.back_mut() {
             Some((at, last)) if now.saturating_duration_since(*at) < BUCKET => {
                 *last = (*last).max(newest);
@@ -90,10 +94,10 @@ mod tests {
         let t0 = Instant::now();
         let mut floor = Floor::default();
         assert_eq!(floor.start(t0), 0);
-        floor.took(t0, 0, 10, 500, 110);
+        floor.took(t0, Some(110), false);
         // Within the trail, rounds still start from below the rows just taken.
         assert_eq!(floor.start(t0 + 50 * MS), 0);
-        floor.took(t0 + 50 * MS, 0, 5, 500, 120);
+        floor.took(t0 + 50 * MS, Some(120), false);
         assert_eq!(floor.start(t0 + TRAIL), 110);
         assert_eq!(floor.start(t0 + TRAIL + 60 * MS), 120);
         // A sweep is due again.
@@ -107,9 +111,9 @@ mod tests {
         let t0 = Instant::now();
         let mut floor = Floor::default();
         assert_eq!(floor.start(t0), 0);
-        floor.took(t0, 0, 500, 500, 900);
+        floor.took(t0, Some(900), true);
         assert_eq!(floor.start(t0 + MS), 0, "the sweep took a full batch");
-        floor.took(t0 + MS, 0, 20, 500, 950);
+        floor.took(t0 + MS, Some(950), false);
         assert_eq!(floor.start(t0 + TRAIL + 2 * MS), 950);
     }
 
@@ -120,7 +124,7 @@ mod tests {
         floor.start(t0);
         for i in 0..10_000 {
             let at = t0 + Duration::from_micros(i * 100);
-            floor.took(at, 1, 1, 500, i as i64);
+            floor.took(at, Some(i as i64), false);
         }
         let bound = (TRAIL.as_millis() / BUCKET.as_millis()) as usize + 1;
         assert!(floor.trail.len() <= bound, "{} entries", floor.trail.len());

@@ -106,16 +106,17 @@ impl Relay {
         loop {
             let start = floor.start(Instant::now());
             let (published, newest) = self.publish_batch(start).await?;
-            floor.took(Instant::now(), start, published, self.batch, newest);
+            let full = published as i64 >= self.batch;
+            floor.took(Instant::now(), newest, full);
             total += published;
-            if (published as i64) < self.batch {
+            if !full {
                 return Ok(total);
             }
         }
     }
 
     /// Publishes the oldest unclaimed rows after key `start`: how many, and the newest key.
-    async fn publish_batch(&self, start: i64) -> Result<(usize, i64), RelayError> {
+    async fn publish_batch(&self, start: i64) -> Result<(usize, Option<i64>), RelayError> {
         // Redis first: while it is down, rows are not even claimed.
         let mut redis = self
             .redis
@@ -132,9 +133,10 @@ impl Relay {
                 .map_err(|e| RelayError::Pool(e.to_string()))?;
             outbox::lease(&mut conn, start, self.batch, LEASE).await?
         };
-        let Some(newest) = rows.iter().map(|r| r.seq).max() else {
-            return Ok((0, start));
-        };
+        if rows.is_empty() {
+            return Ok((0, None));
+        }
+        // In key order (`lease` sorts them): the last is the newest.
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         let sent = self.send(&mut redis, &rows).await;
         let mut conn = self
@@ -150,11 +152,8 @@ impl Relay {
             return Err(e);
         }
         outbox::delete(&mut conn, &seqs).await?;
-        let published = rows.len();
-        if published > 0 {
-            metrics::counter!("outbox_published_total").increment(published as u64);
-        }
-        Ok((published, newest))
+        metrics::counter!("outbox_published_total").increment(rows.len() as u64);
+        Ok((rows.len(), seqs.last().copied()))
     }
 
     /// XADDs `rows` in one pipelined round trip, bounded by the Redis timeout.
