@@ -3,7 +3,7 @@
 use std::{future::Future, pin::Pin, time::Duration};
 
 use diesel_async::{
-    AsyncPgConnection,
+    AsyncConnection, AsyncPgConnection, RunQueryDsl,
     pooled_connection::{
         AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection, RecyclingMethod,
     },
@@ -19,7 +19,38 @@ pub type PgConn<'a> = bb8::PooledConnection<'a, AsyncDieselConnectionManager<Asy
 /// Builds the pool without connecting: a service starts while the database is down and reports it
 /// on `/readyz`; requests answer 503 until it is back.
 pub fn build_pg_pool(url: &str, max_size: u32, timeout: Duration) -> PgPool {
+    build(url, max_size, timeout, ManagerConfig::default())
+}
+
+/// Like [`build_pg_pool`], for one kind of work whose connections run `setup` (one statement, such
+/// as `SET enable_seqscan = off`) once when they connect, before they are handed out. A connection
+/// whose setup fails is not handed out (the check-out fails, as for a failed connect).
+pub fn build_pg_pool_with_setup(
+    url: &str,
+    max_size: u32,
+    timeout: Duration,
+    setup: &'static str,
+) -> PgPool {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url| {
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            diesel::sql_query(setup)
+                .execute(&mut conn)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    build(url, max_size, timeout, config)
+}
+
+fn build(
+    url: &str,
+    max_size: u32,
+    timeout: Duration,
+    mut config: ManagerConfig<AsyncPgConnection>,
+) -> PgPool {
     config.recycling_method = RecyclingMethod::CustomFunction(Box::new(still_open));
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     bb8::Pool::builder()

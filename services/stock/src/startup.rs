@@ -10,14 +10,18 @@ use inventory_common::{
 use inventory_events::STOCK_EVENTS_STREAM;
 use tokio::sync::Notify;
 
-use crate::{config::Config, relay::Relay, state::StockState};
+use crate::{
+    config::Config,
+    relay::{self, Relay},
+    state::StockState,
+};
 
 /// Builds the pools, starts the outbox relay and the idempotency cleanup, and binds the server.
 pub async fn build(config: Config) -> Result<inventory_common::web::Server, StartupError> {
     let ctx = ServiceContext::new("stock", config.service.clone())?;
     let wake = Arc::new(Notify::new());
     let relay = Relay {
-        pg: ctx.pg.clone(),
+        pg: relay::pool(&config.service),
         redis: inventory_common::redis::stream_pool(&config.service, &ctx.redis)?,
         stream: config.service.redis_key(STOCK_EVENTS_STREAM),
         batch: config.outbox_batch,

@@ -90,6 +90,17 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewOutboxRow<'_>) -> Quer
         .map(drop)
 }
 
+/// The claim of [`lease`]: the lease's length in seconds, the key to start after, the batch.
+pub const LEASE: &str = "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
+     WHERE seq = ANY(ARRAY(SELECT seq FROM outbox \
+                           WHERE seq > $2 AND (claimed_until IS NULL OR claimed_until < now()) \
+                           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)) \
+     RETURNING seq, event_id, event_type, payload, payload_head, level_id, quantity_after, \
+               level_version, reorder_level, traceparent, created_at";
+
+/// The delete of [`delete`]: the published keys.
+pub const DELETE: &str = "DELETE FROM outbox WHERE seq = ANY($1)";
+
 /// Leases up to `limit` of the oldest rows after key `after` that no relay holds (never leased, or
 /// the lease ran out) for `lease`, in one statement (`FOR UPDATE SKIP LOCKED` keeps two relays off
 /// the same rows). The caller publishes them outside any transaction, then deletes them (or
@@ -102,7 +113,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewOutboxRow<'_>) -> Quer
 /// table was empty joined each row of the table to the locking subquery again (a nested-loop semi
 /// join that re-ran its row locks for every row): under batches of sales, claims took 3 to over
 /// 5 s (cancelled by the statement timeout), the relays' deletes waited for them, and events
-/// waited in the outbox for up to 5 s.
+/// waited in the outbox for up to 5 s. On the relay's connections neither this nor [`delete`] is
+/// planned as a sequential scan ([`crate::relay::SESSION`]).
 pub async fn lease(
     conn: &mut AsyncPgConnection,
     after: i64,
@@ -110,19 +122,12 @@ pub async fn lease(
     lease: std::time::Duration,
 ) -> QueryResult<Vec<OutboxRow>> {
     // Prepared once per connection (the relay runs it a few dozen times a second under load).
-    let mut rows: Vec<OutboxRow> = fixed(
-        "UPDATE outbox SET claimed_until = now() + make_interval(secs => $1) \
-         WHERE seq = ANY(ARRAY(SELECT seq FROM outbox \
-                               WHERE seq > $2 AND (claimed_until IS NULL OR claimed_until < now()) \
-                               ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)) \
-         RETURNING seq, event_id, event_type, payload, payload_head, level_id, quantity_after, \
-                   level_version, reorder_level, traceparent, created_at",
-    )
-    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
-    .bind::<diesel::sql_types::BigInt, _>(after)
-    .bind::<diesel::sql_types::BigInt, _>(limit)
-    .load(conn)
-    .await?;
+    let mut rows: Vec<OutboxRow> = fixed(LEASE)
+        .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+        .bind::<diesel::sql_types::BigInt, _>(after)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(conn)
+        .await?;
     rows.sort_by_key(|r| r.seq);
     Ok(rows)
 }
@@ -138,7 +143,8 @@ pub async fn release(conn: &mut AsyncPgConnection, seqs: &[i64]) -> QueryResult<
 
 /// Deletes published rows.
 pub async fn delete(conn: &mut AsyncPgConnection, seqs: &[i64]) -> QueryResult<usize> {
-    diesel::delete(outbox::table.filter(outbox::seq.eq_any(seqs)))
+    fixed(DELETE)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(seqs.to_vec())
         .execute(conn)
         .await
 }

@@ -11,6 +11,8 @@ use inventory_events::{MovementType, StockEvent};
 use reqwest::Method;
 use serde_json::json;
 
+use inventory_stock::models::outbox;
+
 use crate::helpers::{StreamEvent, TestApp, eventually, expect_json, movement};
 
 /// Waits until the stream holds an event for every movement in the database; returns the entries.
@@ -496,5 +498,64 @@ async fn the_databases_varint_is_prosts() {
         let mut expected = Vec::new();
         prost::encoding::encode_varint(value as u64, &mut expected);
         assert_eq!(encoded.bytes, expected, "varint of {value}");
+    }
+}
+
+/// The relay's claim and delete walk the outbox's key even when their plan was made while the
+/// queue was empty: vacuum often truncates it to no pages, and a connection keeps the plan of a
+/// statement's sixth execution; one made at no pages would scan the whole table, thousands of pages
+/// by then, on every claim. Checked on a connection of the relay's own pool, on a fresh (empty,
+/// vacuumed) outbox, with the generic plan forced at once.
+#[tokio::test]
+async fn the_relays_statements_walk_the_key_whatever_the_queue_was_when_planned() {
+    #[derive(diesel::QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let db = inventory_testkit::TestDb::new().await;
+    let config =
+        inventory_stock::config::Config::new(inventory_testkit::service_config("stock", &db));
+    let pool = inventory_stock::relay::pool(&config.service);
+    // As vacuum leaves the queue after a quiet moment: no pages, statistics of an empty table (the
+    // table's owner vacuums it; the service's role may not).
+    db.connect()
+        .await
+        .batch_execute("VACUUM ANALYZE outbox")
+        .await
+        .expect("vacuum the outbox");
+    let mut conn = pool.get().await.expect("a relay connection");
+    conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+        .await
+        .expect("generic plans at once");
+    let statements = [
+        (
+            "lease",
+            "float8, bigint, bigint",
+            outbox::LEASE,
+            "30, 0, 500",
+        ),
+        ("gone", "bigint[]", outbox::DELETE, "ARRAY[1, 2]"),
+    ];
+    for (name, types, sql, args) in statements {
+        conn.batch_execute(&format!("PREPARE {name}({types}) AS {sql}"))
+            .await
+            .expect("prepare");
+        let plan: Vec<PlanLine> = diesel_async::RunQueryDsl::load(
+            diesel::sql_query(format!("EXPLAIN EXECUTE {name}({args})")),
+            &mut conn,
+        )
+        .await
+        .expect("explain");
+        let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+        assert!(
+            plan.iter().all(|l| !l.contains("Seq Scan")),
+            "{name} scans the table: {plan:#?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|l| l.contains(" on outbox_pkey") || l.contains(" using outbox_pkey")),
+            "{name} walks the key: {plan:#?}"
+        );
     }
 }
