@@ -8,7 +8,7 @@
 #                             starts everything again
 #   backup.sh list            the base backups and the earliest time each one restores to
 #
-# PostgreSQL archives its WAL, gzipped, all the time (stack.sh sets archive_mode) into <backups>/wal;
+# PostgreSQL archives its WAL, compressed (zstd), all the time (stack.sh sets archive_mode) into <backups>/wal;
 # base backups go to <backups>/base/<id> with <id>.info beside. <backups> is BACKUP_DIR, or the state
 # folder's backups/. Settings: the stack's own (STACK, STATE_DIR, the ports and instance counts: the same as for
 # `stack.sh up`), BACKUP_DIR, BACKUP_KEEP (base backups kept, default 7; older ones, and the WAL only
@@ -69,7 +69,7 @@ archive_current_wal() {
         || die "PostgreSQL archives into $(readlink -f "$PG_HOME/wal-archive"), not $WAL: use the BACKUP_DIR it was started with (or restart it with this one)"
     local segment deadline=$((SECONDS + 120))
     segment="$(sql "SELECT pg_walfile_name(pg_switch_wal())")"
-    until [ -f "$WAL/$segment.gz" ]; do
+    until [ -f "$WAL/$segment.zst" ] || [ -f "$WAL/$segment.gz" ]; do
         [ $SECONDS -lt $deadline ] || die "WAL segment $segment did not reach $WAL in 120 s ($(sql \
             "SELECT failed_count || ' archiving failure(s), last of ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver"); see $LOGS/postgres.log)"
         sleep 0.2
@@ -86,7 +86,11 @@ prune() {
         rm -rf "${BASE:?}/${ids[i]}" "$BASE/${ids[i]}.info"
     done
     [ "$excess" -gt 0 ] || return 0
-    "$(pg_bin pg_archivecleanup)" -x .gz "$WAL" "$(info "${ids[excess]}" start_wal)"
+    # One extension a pass: segments of earlier releases are gzipped.
+    local ext
+    for ext in .zst .gz; do
+        "$(pg_bin pg_archivecleanup)" -x "$ext" "$WAL" "$(info "${ids[excess]}" start_wal)"
+    done
 }
 
 cmd_backup() {
@@ -280,7 +284,7 @@ cmd_restore() {
     cp -a "$BASE/$id/." "$PG_DATA/"
     rm -f "$PG_DATA/backup_manifest"
     {
-        echo "restore_command = 'test -f \"$WAL/%f.gz\" && gzip -dc \"$WAL/%f.gz\" >\"%p\"'"
+        echo "restore_command = '$(wal_restore_command "$WAL")'"
         echo "recovery_target_timeline = 'latest'"
         if [ -n "$target" ]; then
             echo "recovery_target_time = '$target'"

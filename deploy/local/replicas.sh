@@ -100,6 +100,7 @@ start_pg_node() {
     options+=" -c log_rotation_size=$((LOG_MAX_BYTES / 1024))kB"
     # The primary's workload settings: a replica may be promoted in its place.
     options+=" $(pg_workload_settings | sed -E 's/^([a-z_]+) = (.*)$/-c \1=\2/' | paste -sd' ')"
+    write_archive_command "$data"
     ln -sfn "$run_log" "$LOGS/$name.log"
     ln -sfn "$PG_RUN/log-$name" "$LOGS/postgresql-$name"
     log "starting $name on 127.0.0.1:$port"
@@ -243,8 +244,7 @@ rewind_node() {
     local data="$1" primary="$2" auto="$1/postgresql.auto.conf" rc=0
     as_pg_owner touch "$auto"
     as_pg_owner sed -i '/^restore_command/d' "$auto"
-    echo "restore_command = 'f=\"$PG_HOME/wal-archive/%f.gz\"; test -f \"\$f\" && gzip -dc \"\$f\" >\"%p\"'" |
-        as_pg_owner tee -a "$auto" >/dev/null
+    echo "restore_command = '$(wal_restore_command "$PG_HOME/wal-archive")'" | as_pg_owner tee -a "$auto" >/dev/null
     # A just-promoted primary names its new timeline in its control file only at its next
     # checkpoint, and pg_rewind reads it there: without one it may find "no rewind required" for a
     # node that wrote past the fork, which then cannot start as a replica.

@@ -79,6 +79,7 @@ ensure_packages() {
     command -v openssl >/dev/null || missing+=(openssl)
     command -v curl >/dev/null || missing+=(curl)
     command -v python3 >/dev/null || missing+=(python3)
+    command -v zstd >/dev/null || missing+=(zstd)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]} from the system packages"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -205,6 +206,33 @@ pg_major() {
     "$(pg_bin postgres)" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/'
 }
 
+# How a finished WAL segment (%p, named %f) goes into the archive `$PG_HOME/wal-archive`, for sh:
+# compressed with zstd -1 (a 16 MB segment of sales in 0.08 s of CPU and 4.6 MB, against 0.30 s and
+# 5.9 MB with gzip -1, which took 5 % of the machine under sales), written aside, synced, then
+# renamed. A segment already there (PostgreSQL retries one whose success it did not record) is
+# compared instead of overwritten. Segments archived gzipped by earlier releases count as there.
+wal_archive_command() {
+    local f="\"$PG_HOME/wal-archive/%f\""
+    printf '%s' "f=$f; if [ -f \"\$f.zst\" ]; then zstd -dcq \"\$f.zst\" | cmp -s - %p;" \
+        " elif [ -f \"\$f.gz\" ]; then gzip -dc \"\$f.gz\" | cmp -s - %p;" \
+        " else zstd -q -1 -c %p >\"\$f.zst.part\" && sync \"\$f.zst.part\" && mv \"\$f.zst.part\" \"\$f.zst\"; fi"
+}
+
+# How file %f of archive folder $1 comes back to %p, for sh (restores, pg_rewind): zstd, or gzip for
+# files an earlier release archived; a file the archive does not hold fails (the end of the archive).
+wal_restore_command() {
+    local f="\"$1/%f\""
+    printf '%s' "f=$f; if [ -f \"\$f.zst\" ]; then zstd -dcq \"\$f.zst\" >\"%p\";" \
+        " elif [ -f \"\$f.gz\" ]; then gzip -dc \"\$f.gz\" >\"%p\"; else exit 1; fi"
+}
+
+# Sets data folder $1's archive_command to the current one (a stack made by an earlier release
+# switches on its next start; a replica archives only once promoted, with its own folder's).
+write_archive_command() {
+    as_pg_owner sed -i '/^archive_command = /d' "$1/postgresql.conf"
+    echo "archive_command = '$(wal_archive_command)'" | as_pg_owner tee -a "$1/postgresql.conf" >/dev/null
+}
+
 start_postgres() {
     pg_home
     if is_fenced 0; then
@@ -241,13 +269,13 @@ start_postgres() {
             # full_page_writes stays on even then: pg_rewind (make rejoin) needs it.
             if [ "$PG_FAST" = 1 ]; then echo "fsync = off"; echo "synchronous_commit = off"; fi
             # WAL archiving for point-in-time restores (deploy/local/backup.sh): each finished segment,
-            # and one at least every minute while there are writes, goes gzipped (a segment closed
-            # early is mostly zeros: ~75 KB) into the archive that `wal-archive` points at.
+            # and one at least every minute while there are writes, goes compressed into the archive
+            # that `wal-archive` points at (archive_command: write_archive_command, on every start).
             echo "archive_mode = on"
             echo "archive_timeout = 60"
-            echo "archive_command = 'f=\"$PG_HOME/wal-archive/%f.gz\"; if [ -f \"\$f\" ]; then gzip -dc \"\$f\" | cmp -s - %p; else gzip -1 -c %p >\"\$f.part\" && sync \"\$f.part\" && mv \"\$f.part\" \"\$f\"; fi'"
         } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
     fi
+    write_archive_command "$PG_DATA"
     # postmaster.pid is PostgreSQL's own record (removed when it stops cleanly).
     if [ -f "$PG_DATA/postmaster.pid" ]; then head -n1 "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"; else rm -f "$PIDS/postgres.pid"; fi
     if needs_start postgres "$PIDS/postgres.pid"; then
