@@ -4,12 +4,16 @@
 //! Every `gap_check` it looks at the movements of the last `gap_window` and backfills those without
 //! an entry that are older than `backfill_after` (younger ones are most likely still in the outbox
 //! or the stream; backfilling them anyway would be safe, as an entry is keyed by its movement, but
-//! pointless). What a check found complete is not read again: the next one starts [`SETTLE`] before
-//! the oldest movement that was still missing (or before the cut, when none was), so it reads about
-//! the last 70 s of movements, not the whole window, and its cost follows the rate of sales, not
-//! the window. The whole window is read again by the first check after a start, after a loss of
-//! Redis's data, and after every comparison of everything, so a movement that became visible later
-//! than that (a long batch, a commit waiting for a synchronous replica, a clock that jumped) and
+//! pointless). What a check found complete is not read again: a check starts [`RECENT_SETTLE`]
+//! before the oldest movement the last check found still missing (or before its cut, when none
+//! was), and once every [`SETTLE`] a settling check starts [`SETTLE`] before what the last settling
+//! check found so, which finds a movement that became visible up to a minute after its id was taken
+//! (a long batch). So a check reads about the last 30 s of movements, a settling one the last 75 s,
+//! not the whole window, and their cost follows the rate of sales, not the window. (Every check
+//! read 75 s of movements, each movement about 13 times: 0.2–0.45 s of PostgreSQL time a check
+//! under 1,000 sales/s.) The whole window is read again by the first check after a start, after a
+//! loss of Redis's data, and after every comparison of everything, so a movement that became
+//! visible later than that (a commit waiting for a synchronous replica, a clock that jumped) and
 //! whose event was lost too is still found within `full_reconcile_interval` plus one check. (It
 //! was read after every periodic check, once a minute: under 1,100 sales/s that cost 2.6 s of
 //! PostgreSQL time a minute.)
@@ -55,11 +59,33 @@ use crate::{
 pub const BACKFILL_BATCH: i64 = 5_000;
 
 /// How long after its id was taken a movement is expected to be committed and visible, as far as
-/// the frequent gap check is concerned: movements older than the oldest one a check found missing
-/// (or than its cut) by more than this are not read again until the window is read whole (see the
-/// module docs). A single statement of the stock service times out after 5 s; a batch takes its
-/// lines' ids as it runs them, so a long one can take longer.
+/// the settling gap checks are concerned: movements older than the oldest one a settling check
+/// found missing (or than its cut) by more than this are not read again until the window is read
+/// whole (see the module docs). A batch takes its lines' ids as it runs them, so a long one can
+/// take longer than a single statement. A settling check runs once every this long.
 pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// The same for the checks between settling ones: a single statement of the stock service times
+/// out after 5 s, so a single movement is visible well within this after its id was taken.
+pub const RECENT_SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
+
+/// Which movements a gap check reads again (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// From [`RECENT_SETTLE`] before what the last check found complete.
+    Recent,
+    /// From [`SETTLE`] before what the last settling check found complete.
+    Settling,
+}
+
+impl Reach {
+    fn settle(self) -> chrono::TimeDelta {
+        match self {
+            Reach::Recent => RECENT_SETTLE,
+            Reach::Settling => SETTLE,
+        }
+    }
+}
 
 /// How long before the last check's cut a check of recent changes starts: a movement committed
 /// later than this after its id was taken is not compared until everything is (the gap check reads
@@ -95,8 +121,11 @@ pub struct Healer {
     /// Notified when the consumer group was recreated (data was lost): reconcile soon.
     pub lost: Arc<Notify>,
     /// Every movement created before this time (microseconds since the epoch; [`NOTHING_COMPLETE`]
-    /// when unknown) had an entry at the last gap check (see the module docs).
+    /// when unknown) had an entry at the last settling gap check (see the module docs).
     complete_before: AtomicI64,
+    /// The same as of the last gap check of either reach, for a movement visible within
+    /// [`RECENT_SETTLE`] of its id.
+    recent_before: AtomicI64,
 }
 
 impl Healer {
@@ -108,6 +137,7 @@ impl Healer {
             health,
             lost,
             complete_before: AtomicI64::new(NOTHING_COMPLETE),
+            recent_before: AtomicI64::new(NOTHING_COMPLETE),
         }
     }
 
@@ -118,8 +148,15 @@ impl Healer {
         // alone may see a worker that is merely behind). What only a comparison of everything
         // found is compared whole again by the next check, so that one can repair it.
         let (mut after_loss, mut differed, mut everything) = (false, false, false);
+        let mut next_settling = Instant::now();
         loop {
-            match self.close_gaps().await {
+            let reach = if Instant::now() >= next_settling {
+                next_settling = Instant::now() + SETTLE.to_std().unwrap_or_default();
+                Reach::Settling
+            } else {
+                Reach::Recent
+            };
+            match self.close_gaps(reach).await {
                 Ok(_) => self.health.ok(Part::Heal),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot check the ledger for gaps");
@@ -160,18 +197,25 @@ impl Healer {
         }
     }
 
-    /// Finds the movements of the gap window without an entry, records the gap metrics, and
-    /// backfills those older than `backfill_after`. Returns how many were backfilled.
-    pub async fn close_gaps(&self) -> Result<usize, HealError> {
+    /// Finds the movements of the gap window without an entry (from what `reach` says on),
+    /// records the gap metrics, and backfills those older than `backfill_after`. Returns how many
+    /// were backfilled.
+    pub async fn close_gaps(&self, reach: Reach) -> Result<usize, HealError> {
         let now = Utc::now();
         let window = now - self.settings.gap_window;
-        let complete_before = match self.complete_before.load(Ordering::Relaxed) {
+        let mark = match reach {
+            Reach::Recent => &self.recent_before,
+            Reach::Settling => &self.complete_before,
+        };
+        let complete_before = match mark.load(Ordering::Relaxed) {
             NOTHING_COMPLETE => None,
             micros => DateTime::from_timestamp_micros(micros),
         };
         let cut = now - self.settings.backfill_after;
-        // Never past the cut less SETTLE, whatever was remembered (a clock that went back).
-        let since = v7_floor(complete_before.map_or(window, |at| at.max(window).min(cut - SETTLE)));
+        // Never past the cut less the settling time, whatever was remembered (a clock that went
+        // back).
+        let since =
+            v7_floor(complete_before.map_or(window, |at| at.max(window).min(cut - reach.settle())));
         let mut conn = self
             .pg
             .get()
@@ -184,9 +228,9 @@ impl Healer {
         metrics::gaps(found.overdue, oldest_age);
         // Complete before the oldest movement still missing (overdue ones are backfilled below; if
         // that fails, this is not reached), less the time a movement may take to commit.
-        let checked = found.oldest.map_or(cut, |oldest| oldest.min(cut)) - SETTLE;
+        let checked = found.oldest.map_or(cut, |oldest| oldest.min(cut));
         if found.overdue == 0 {
-            self.mark_complete(checked);
+            self.mark_complete(reach, checked);
             return Ok(0);
         }
         let started = Instant::now();
@@ -215,20 +259,28 @@ impl Healer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "closed a gap in the ledger from stock_movements"
         );
-        self.mark_complete(checked);
+        self.mark_complete(reach, checked);
         Ok(total)
     }
 
-    /// Records that every movement created before `at` has an entry (never moving backwards).
-    fn mark_complete(&self, at: DateTime<Utc>) {
-        self.complete_before
-            .fetch_max(at.timestamp_micros(), Ordering::Relaxed);
+    /// Records that a check of `reach` found every movement visible and created before `at` with
+    /// an entry (the marks never move backwards): the next checks start a settling time before.
+    /// A settling check's range holds a recent one's.
+    fn mark_complete(&self, reach: Reach, at: DateTime<Utc>) {
+        if reach == Reach::Settling {
+            self.complete_before
+                .fetch_max((at - SETTLE).timestamp_micros(), Ordering::Relaxed);
+        }
+        self.recent_before
+            .fetch_max((at - RECENT_SETTLE).timestamp_micros(), Ordering::Relaxed);
     }
 
-    /// The next gap check reads the whole window again (Redis lost data: anything may be missing).
+    /// The next gap check, of either reach, reads the whole window again (Redis lost data: anything
+    /// may be missing).
     pub fn forget_complete(&self) {
-        self.complete_before
-            .store(NOTHING_COMPLETE, Ordering::Relaxed);
+        for mark in [&self.complete_before, &self.recent_before] {
+            mark.store(NOTHING_COMPLETE, Ordering::Relaxed);
+        }
     }
 
     /// What the periodic check compares: everything when asked (after a loss, or again after a

@@ -12,7 +12,7 @@ use diesel_async::AsyncConnection;
 use inventory_events::{MovementType, StockEvent};
 use inventory_ledger::{
     config::{Config, HealSettings},
-    heal::Healer,
+    heal::{Healer, Reach},
     health::Health,
     models::{heal::repair_all, ledger::lock_exclusive, reconcile::Scope},
     reconcile,
@@ -79,11 +79,20 @@ async fn gaps_close_from_stock_movements() {
     ledger.drained().await;
     assert!(ledger.projections().await.entries < history.events.len() as i64);
 
-    let backfilled = healer(&ledger).close_gaps().await.expect("backfill");
+    let backfilled = healer(&ledger)
+        .close_gaps(Reach::Settling)
+        .await
+        .expect("backfill");
     assert_eq!(backfilled, history.events.len() / 7);
     worker.stop().await;
     assert_complete(&ledger, &history).await;
-    assert_eq!(healer(&ledger).close_gaps().await.expect("nothing left"), 0);
+    assert_eq!(
+        healer(&ledger)
+            .close_gaps(Reach::Settling)
+            .await
+            .expect("nothing left"),
+        0
+    );
 }
 
 /// A gap check does not read again what it found complete: the next one starts a minute before its
@@ -100,13 +109,13 @@ async fn a_gap_check_does_not_read_again_what_it_found_complete() {
     ledger.drained().await;
     worker.stop().await;
     let healer = healer(&ledger);
-    assert_eq!(healer.close_gaps().await.expect("check"), 0);
+    assert_eq!(healer.close_gaps(Reach::Settling).await.expect("check"), 0);
 
     // Movements the stream lost since are found by the same healer.
     let second = History::generate(1, 2, 10);
     record(&mut ledger.conn().await, &second.events).await;
     assert_eq!(
-        healer.close_gaps().await.expect("backfill"),
+        healer.close_gaps(Reach::Settling).await.expect("backfill"),
         second.events.len()
     );
 
@@ -116,13 +125,15 @@ async fn a_gap_check_does_not_read_again_what_it_found_complete() {
     late.events[0].movement_id =
         Uuid::new_v7(Timestamp::from_unix(NoContext, ten_minutes_ago, 0)).to_string();
     record(&mut ledger.conn().await, &late.events).await;
-    assert_eq!(
-        healer.close_gaps().await.expect("check"),
-        0,
-        "older than what the last check found complete"
-    );
+    for reach in [Reach::Recent, Reach::Settling] {
+        assert_eq!(
+            healer.close_gaps(reach).await.expect("check"),
+            0,
+            "older than what the last {reach:?} check found complete"
+        );
+    }
     healer.forget_complete();
-    assert_eq!(healer.close_gaps().await.expect("backfill"), 1);
+    assert_eq!(healer.close_gaps(Reach::Recent).await.expect("backfill"), 1);
     assert_complete(
         &ledger,
         &History {
@@ -130,6 +141,34 @@ async fn a_gap_check_does_not_read_again_what_it_found_complete() {
         },
     )
     .await;
+}
+
+/// Between settling checks a gap check reads again only the last moments before what it found
+/// complete: a movement whose id was taken 40 s before it committed (a long batch), and whose event
+/// was lost, is left by those checks to the next settling one, which backfills it.
+#[tokio::test]
+async fn a_movement_committed_late_is_found_by_the_next_settling_check() {
+    let ledger = Ledger::new().await;
+    let healer = healer(&ledger);
+    assert_eq!(healer.close_gaps(Reach::Settling).await.expect("check"), 0);
+    assert_eq!(healer.close_gaps(Reach::Recent).await.expect("check"), 0);
+
+    let mut late = History::generate(1, 1, 1);
+    let forty_seconds_ago = u64::try_from(Utc::now().timestamp()).expect("after 1970") - 40;
+    late.events[0].movement_id =
+        Uuid::new_v7(Timestamp::from_unix(NoContext, forty_seconds_ago, 0)).to_string();
+    record(&mut ledger.conn().await, &late.events).await;
+    assert_eq!(
+        healer.close_gaps(Reach::Recent).await.expect("check"),
+        0,
+        "before what a check between settling ones reads again"
+    );
+    assert_eq!(
+        healer.close_gaps(Reach::Settling).await.expect("backfill"),
+        1,
+        "the settling check reads a minute back"
+    );
+    assert_complete(&ledger, &late).await;
 }
 
 #[tokio::test]
@@ -143,7 +182,10 @@ async fn a_movement_from_the_stream_and_the_backfill_counts_once() {
     ledger.drained().await;
     // The backfill takes the second half before the stream delivers it...
     assert_eq!(
-        healer(&ledger).close_gaps().await.expect("backfill"),
+        healer(&ledger)
+            .close_gaps(Reach::Settling)
+            .await
+            .expect("backfill"),
         second.len()
     );
     // ...then the stream delivers everything (the first half again, too).
@@ -342,7 +384,10 @@ async fn closes_a_gap_of_10000_movements() {
     assert_eq!(history.events.len(), 10_000);
     record(&mut ledger.conn().await, &history.events).await;
     let started = Instant::now();
-    let backfilled = healer(&ledger).close_gaps().await.expect("backfill");
+    let backfilled = healer(&ledger)
+        .close_gaps(Reach::Settling)
+        .await
+        .expect("backfill");
     let elapsed = started.elapsed();
     println!(
         "closed a gap of {backfilled} movements in {:.2}s",
@@ -376,7 +421,7 @@ async fn a_lost_reorder_level_change_is_repaired_from_the_stock_level() {
     worker.stop().await;
 
     let healer = healer(&ledger);
-    assert_eq!(healer.close_gaps().await.expect("gaps"), 0);
+    assert_eq!(healer.close_gaps(Reach::Settling).await.expect("gaps"), 0);
     assert!(
         healer
             .reconcile(Scope::everything(Utc::now()), false)
