@@ -86,7 +86,7 @@ pub fn pool(service: &ServiceConfig) -> PgPool {
 
 /// The waits after failed rounds: 200 ms doubling to 5 s, from the first again after a success.
 const BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
-const GAUGE_EVERY: Duration = Duration::from_secs(1);
+const GAUGE_EVERY: Duration = Duration::from_secs(5);
 /// How long a relay holds the rows it is publishing; a relay that dies meanwhile leaves them to
 /// another one after this. Far longer than a publish (bounded by the Redis timeout).
 const LEASE: Duration = Duration::from_secs(30);
@@ -215,7 +215,8 @@ impl Relay {
             .map_err(|e| RelayError::Redis(e.to_string()))
     }
 
-    /// Sets the `outbox_backlog` gauge, at most once a second (a count is not free).
+    /// Sets the `outbox_backlog` gauge, at most once every [`GAUGE_EVERY`] (a count reads the whole
+    /// queue, with the rows deleted since the last vacuum).
     async fn report_backlog(&self, last: &mut Option<Instant>) {
         if last.is_some_and(|at| at.elapsed() < GAUGE_EVERY) {
             return;
