@@ -9,7 +9,8 @@
 //! deduplicate by event id). With Redis down the rows stay and the relay retries with backoff; writes
 //! are not affected. The stream is never trimmed here, so nothing the ledger group has not read can
 //! be lost. A round starts after the newest row the relay took a moment ago rather than from the
-//! first row, with a sweep from the first row twice a second (see [`floor`]).
+//! first row, with sweeps twice a second from a little further back and every 5 s from the first
+//! row (see `floor`).
 
 use std::{
     sync::Arc,
