@@ -227,7 +227,8 @@ impl Healer {
         });
         metrics::gaps(found.overdue, oldest_age);
         // Complete before the oldest movement still missing (overdue ones are backfilled below; if
-        // that fails, this is not reached), less the time a movement may take to commit.
+        // that fails, this is not reached); `mark_complete` keeps the time a movement may take to
+        // commit below it.
         let checked = found.oldest.map_or(cut, |oldest| oldest.min(cut));
         if found.overdue == 0 {
             self.mark_complete(reach, checked);

@@ -141,10 +141,10 @@ pub async fn release(conn: &mut AsyncPgConnection, seqs: &[i64]) -> QueryResult<
         .await
 }
 
-/// Deletes published rows.
-pub async fn delete(conn: &mut AsyncPgConnection, seqs: &[i64]) -> QueryResult<usize> {
+/// Deletes published rows (the keys are bound as they are, not copied).
+pub async fn delete(conn: &mut AsyncPgConnection, seqs: Vec<i64>) -> QueryResult<usize> {
     fixed(DELETE)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(seqs.to_vec())
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(seqs)
         .execute(conn)
         .await
 }

@@ -95,9 +95,11 @@ enum Round {
 pub struct Floor {
     near: Trail,
     deep: Trail,
-    /// When the last sweep of either depth began; `None` before the first and after a full one.
+    /// When the last sweep of either depth began; `None` before the first, and after a sweep that
+    /// took a full batch (another one is due at once).
     swept: Option<Instant>,
-    /// When the last sweep from the first key began; `None` before the first and after a full one.
+    /// When the last sweep from the first key began; `None` before the first, and after such a
+    /// sweep took a full batch.
     fully_swept: Option<Instant>,
     round: Round,
 }

@@ -180,9 +180,10 @@ impl Relay {
             outbox::release(&mut conn, &seqs).await?;
             return Err(e);
         }
-        outbox::delete(&mut conn, &seqs).await?;
+        let newest = seqs.last().copied();
+        outbox::delete(&mut conn, seqs).await?;
         metrics::counter!("outbox_published_total").increment(rows.len() as u64);
-        Ok((rows.len(), seqs.last().copied()))
+        Ok((rows.len(), newest))
     }
 
     /// XADDs `rows` in one pipelined round trip, bounded by the Redis timeout.
