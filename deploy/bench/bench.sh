@@ -11,7 +11,9 @@
 #    BENCH_STORES × BENCH_PRODUCTS stock levels, and each scenario through the gateway with a real
 #    token (wrk), with the ledger's lag sampled during the load and measured after it.
 # 3. A table (each scenario's 2xx throughput and its ratio to its limit, p50/p99/p99.9, non-2xx
-#    answers, ledger lag; transfers and batches have no limit of their own) and the same as JSON in target/bench/bench-<time>.json (and latest.json).
+#    answers, ledger lag; transfers and batches have no limit of their own), a second one of where
+#    the machine's CPU went per answer, by component, for the limits and the scenarios (cpu.py), and
+#    the same as JSON in target/bench/bench-<time>.json (and latest.json).
 #
 # Settings: BENCH_STORES (500), BENCH_PRODUCTS (2000), BENCH_DURATION (20s; each scenario after a
 # BENCH_WARMUP of 3s that is not measured), BENCH_CONNECTIONS (64,
@@ -86,6 +88,40 @@ levels=$((STORES * PRODUCTS))
 wrk_json() { grep '^RESULT ' | sed 's/^RESULT //'; }
 # One JSON line into the results: $1 = a JSON object (text).
 record() { printf '%s\n' "$1" >>"$results"; }
+# Where the machine's CPU went while a measured load ran (deploy/bench/cpu.py): cpu_snap NAME takes a
+# snapshot; cpu_split BEFORE AFTER COUNT ROOT... prints {busy_pct, us: {component: CPU µs per
+# answer}}. The load generator (wrk, pgbench) runs as a child of this shell, whose reaped children's
+# time is counted as "load".
+cpu_snap() { python3 "$BENCH_DIR/cpu.py" snap "$work/cpu-$1"; }
+cpu_split() {
+    local before="$1" after="$2" count="$3"; shift 3
+    python3 "$BENCH_DIR/cpu.py" split "$work/cpu-$before" "$work/cpu-$after" --count "$count" --root "load=$$" "$@"
+}
+# The stack's processes as cpu.py roots: one component per service (its instances together), the
+# gateway, Redis, the primary and the replicas (each with the children they start).
+stack_roots() {
+    local f name
+    for f in "$STATE_DIR"/pids/*.pid; do
+        name="$(basename "$f" .pid)"
+        name="${name%-[0-9]*}"
+        [ "$name" = nginx ] && name=gateway
+        printf -- '--root\n%s=%s\n' "$name" "$(pid_of "$f")"
+    done
+}
+# Adds cpu_split's answer under "cpu" to the JSON object $1.
+with_cpu() { python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["cpu"]=json.loads(sys.argv[2]); print(json.dumps(r))' "$1" "$2"; }
+# Where a run's CPU went: the components in order of their share, then any component's detail.
+cpu_line() {
+    python3 -c '
+import json, sys
+c = json.loads(sys.argv[1])
+def top(us):
+    return ", ".join("%s %.0f" % (k, v) for k, v in sorted(us.items(), key=lambda kv: -kv[1]) if v >= 0.5)
+print("    CPU per answer: %s µs (%.0f %% of the cores busy)" % (top(c["us"]), c["busy_pct"]))
+for name, parts in c.get("detail", {}).items():
+    print("      %s by process: %s µs" % (name, top(parts)))
+' "$1" >&2
+}
 
 # --- limits -----------------------------------------------------------------------------------
 # The lean SALE on a private PostgreSQL: initdb'd fresh, configured like the stack's (workload
@@ -112,15 +148,20 @@ limit_sql() {
     export PGPASSWORD="$password"
     local conn=(-h 127.0.0.1 -p "$LIMIT_PG_PORT" -U bench)
     psql -X -q "${conn[@]}" -d postgres -v levels="$levels" -f "$BENCH_DIR/lean.sql"
-    local hot tps
+    local hot out tps count cpu
     for hot in 0 1; do
-        tps="$(pgbench -n -M prepared "${conn[@]}" -c "$PG_CLIENTS" -j 2 -T "$SECS" -D levels="$levels" -D hot="$hot" \
-            -f "$BENCH_DIR/lean-sale.pgbench" postgres 2>>"$work/pgbench.log" |
-            sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')"
-        [ -n "$tps" ] || die "pgbench failed (see $work/pgbench.log)"
+        cpu_snap limit-before
+        out="$(pgbench -n -M prepared "${conn[@]}" -c "$PG_CLIENTS" -j 2 -T "$SECS" -D levels="$levels" -D hot="$hot" \
+            -f "$BENCH_DIR/lean-sale.pgbench" postgres 2>>"$work/pgbench.log")"
+        cpu_snap limit-after
+        tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")"
+        count="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
+        [ -n "$tps" ] && [ -n "$count" ] || die "pgbench failed (see $work/pgbench.log)"
+        cpu="$(cpu_split limit-before limit-after "$count" --root "postgres=$(pid_of "$LIMIT_PG/postmaster.pid")")"
         local name; name="$([ "$hot" = 1 ] && echo sale-hot || echo sale-random)"
         say "    lean SALE, $([ "$hot" = 1 ] && echo "one hot level" || echo "random level of $levels"), $PG_CLIENTS clients: $tps tx/s"
-        record "{\"kind\":\"limit\",\"name\":\"$name\",\"per_second\":$tps,\"what\":\"lean SALE (guarded UPDATE, movement INSERT, outbox INSERT), pgbench -M prepared, $PG_CLIENTS clients, $([ "$hot" = 1 ] && echo "one hot level" || echo "random level of $levels")\"}"
+        cpu_line "$cpu"
+        record "$(with_cpu "{\"kind\":\"limit\",\"name\":\"$name\",\"per_second\":$tps,\"what\":\"lean SALE (guarded UPDATE, movement INSERT, outbox INSERT), pgbench -M prepared, $PG_CLIENTS clients, $([ "$hot" = 1 ] && echo "one hot level" || echo "random level of $levels")\"}" "$cpu")"
     done
     unset PGPASSWORD
     stop_pid postgres "$(pid_of "$LIMIT_PG/postmaster.pid")" INT
@@ -141,12 +182,17 @@ limit_proxy() {
     for i in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PROXY_PORT/" 2>/dev/null && break; sleep 0.1; done
     echo "/" >"$work/proxy-paths"
     local json
+    cpu_snap limit-before
     json="$(BENCH_TOKEN=none BENCH_PATHS="$work/proxy-paths" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 5s \
         -s "$BENCH_DIR/get.lua" "http://127.0.0.1:$PROXY_PORT" | wrk_json)"
-    local rate
+    cpu_snap limit-after
+    local rate cpu
     rate="$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(round(r["ok"]/r["seconds"]))' "$json")"
+    cpu="$(cpu_split limit-before limit-after "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$json")" \
+        --root "gateway=$(pid_of "$PROXY_DIR/nginx.pid")")"
     say "    nginx keepalive proxy hop, $CONNECTIONS connections: $rate req/s"
-    record "{\"kind\":\"limit\",\"name\":\"proxy-hop\",\"per_second\":$rate,\"what\":\"nginx keepalive proxy hop to a trivial upstream, $CONNECTIONS connections\"}"
+    cpu_line "$cpu"
+    record "$(with_cpu "{\"kind\":\"limit\",\"name\":\"proxy-hop\",\"per_second\":$rate,\"what\":\"nginx keepalive proxy hop to a trivial upstream, $CONNECTIONS connections\"}" "$cpu")"
     stop_pid nginx "$(pid_of "$PROXY_DIR/nginx.pid")"
     PROXY_DIR=""
 }
@@ -200,11 +246,23 @@ lag_sample() {
     # The first 1,000 waiting rows by key (a capped count; the oldest is among them but for a
     # transaction that ran long): counting the whole queue read its heap, bloated by the relay's
     # deletes, twice a second (12-26 ms a sample under batches; this reads the key, 2-11 ms).
-    outbox="$("${PSQL[@]}" -tAc "SELECT count(*), coalesce((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) FROM (SELECT created_at FROM outbox ORDER BY seq LIMIT 1000) o" | tr '|' ' ')"
+    local query="SELECT count(*), coalesce((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) FROM (SELECT created_at FROM outbox ORDER BY seq LIMIT 1000) o"
+    if [ -n "${OUTBOX_PSQL_PID:-}" ]; then
+        printf '%s;\n' "$query" >&"${OUTBOX_PSQL[1]}"
+        read -r -t 5 outbox <&"${OUTBOX_PSQL[0]}" || outbox=""
+    else
+        outbox="$("${PSQL[@]}" -tA -F' ' -c "$query")"
+    fi
     echo "$stream $outbox"
 }
 # Samples the lag every half second into $1 until killed.
-lag_sampler() { while :; do lag_sample >>"$1" 2>/dev/null || true; sleep 0.5; done; }
+# Its queries go to one psql session: a connection per sample (a process and a SCRAM handshake on
+# each side) cost about 2.5 % of the machine during sales, 56 µs per sale (the CPU table's
+# "sampler"). The session ends with the sampler.
+lag_sampler() {
+    coproc OUTBOX_PSQL { "${PSQL[@]}" -tA -F' ' 2>/dev/null; }
+    while :; do lag_sample >>"$1" 2>/dev/null || true; sleep 0.5; done
+}
 # Max lag (ms, stream and outbox together) over the samples of file $1.
 lag_max_ms() { awk '{a = $3 > $5 ? $3 : $5; if (a > m) m = a} END {print m + 0}' "$1"; }
 # Seconds from now until nothing is left to apply (-1: not within 30 s, or the lag cannot be read).
@@ -280,8 +338,14 @@ run_scenario() {
         perf record -a -g -F 499 -o "$work/perf-$letter.data" -- sleep $((SECS * 3 / 4)) >/dev/null 2>&1 &
         profiler=$!
     fi
-    local json
+    local json roots cpu
+    mapfile -t roots < <(stack_roots)
+    cpu_snap "$letter-before"
     json="$(env "${envs[@]}" wrk -t2 -c"$conns" -d"$DURATION" --timeout 5s "$@" "$GATEWAY_URL" | wrk_json)"
+    # Before the sampler is reaped: its queries are its own component, not the load's.
+    cpu_snap "$letter-after"
+    cpu="$(cpu_split "$letter-before" "$letter-after" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$json")" \
+        "${roots[@]}" --root "sampler=$sampler" --detail postgres)"
     kill "$sampler"; wait "$sampler" 2>/dev/null || true
     local during drain
     during="$(lag_max_ms "$samples")"
@@ -296,10 +360,11 @@ run_scenario() {
     fi
     statements_report "$letter"
     tables_report "$letter"
-    record "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="scenario", letter=sys.argv[2], name=sys.argv[3], limit=sys.argv[4], connections=int(sys.argv[5]), lag_max_ms=int(sys.argv[6]), lag_drained_s=float(sys.argv[7])); print(json.dumps(r))' \
-        "$json" "$letter" "$name" "$limit" "$conns" "$during" "$drain")"
+    record "$(with_cpu "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="scenario", letter=sys.argv[2], name=sys.argv[3], limit=sys.argv[4], connections=int(sys.argv[5]), lag_max_ms=int(sys.argv[6]), lag_drained_s=float(sys.argv[7])); print(json.dumps(r))' \
+        "$json" "$letter" "$name" "$limit" "$conns" "$during" "$drain")" "$cpu")"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("    %.0f/s 2xx, p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, non-2xx %d, socket errors %d; ledger lag max %s ms, drained %s s after" % (r["ok"]/r["seconds"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["non_2xx"], r["socket_errors"], sys.argv[2], sys.argv[3]))' \
         "$json" "$during" "$drain" >&2
+    cpu_line "$cpu"
 }
 
 # An ETag the gateway hands out for one product (the conditional-GET scenario revalidates it).

@@ -5,8 +5,9 @@
 
 Each line of the results is a limit ({kind: limit, name, per_second, what}) or a scenario ({kind:
 scenario, letter, name, limit, connections, requests, ok, non_2xx, socket_errors, seconds, p50_ms,
-p99_ms, p999_ms, lag_max_ms, lag_drained_s}). A scenario's throughput counts only its good answers
-(2xx, or the one status it expects); its ratio is that throughput over its limit's.
+p99_ms, p999_ms, lag_max_ms, lag_drained_s}); either may carry cpu ({busy_pct, us: {component: CPU
+µs per answer}}, see cpu.py), printed as a second table. A scenario's throughput counts only its good
+answers (2xx, or the one status it expects); its ratio is that throughput over its limit's.
 """
 import argparse
 import json
@@ -54,10 +55,35 @@ def main() -> None:
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     for r in [header] + rows:
         print("  " + "  ".join(c.ljust(w) if i < 2 or i == 4 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    cpu_table(list(limits.values()), scenarios)
     meta = dict(m.split("=", 1) for m in args.meta)
     with open(args.json, "w") as f:
         json.dump({"meta": meta, "limits": list(limits.values()), "scenarios": scenarios}, f, indent=2)
         f.write("\n")
+
+
+def cpu_table(limits: list, scenarios: list) -> None:
+    """Where the machine's CPU went per answer (or transaction), by component (cpu.py's split)."""
+    rows = [(l["name"], l["cpu"]) for l in limits if "cpu" in l]
+    rows += [(s["letter"] + ")", s["cpu"]) for s in scenarios if "cpu" in s]
+    if not rows:
+        return
+    components = []
+    for _, cpu in rows:
+        for name, us in cpu["us"].items():
+            if name not in components and name != "other" and any(c["us"].get(name, 0) >= 0.5 for _, c in rows):
+                components.append(name)
+    components.append("other")
+    print()
+    print("==> CPU per answer (µs of all cores' time; a limit's per transaction or request), by component")
+    header = ["", *components, "total", "busy %"]
+    table = []
+    for name, cpu in rows:
+        us = cpu["us"]
+        table.append([name, *(f"{us.get(c, 0):.0f}" for c in components), f"{sum(us.values()):.0f}", f"{cpu['busy_pct']:.0f}"])
+    widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+    for r in [header] + table:
+        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
 
 
 if __name__ == "__main__":
