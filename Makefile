@@ -50,9 +50,10 @@ test: ## Fresh test stack, then unit, integration and end-to-end tests; always t
 bench: ## The machine's limits, then load through the gateway with ratios (see README)
 	deploy/bench/bench.sh
 
-lint: ## rustfmt and clippy
+lint: ## rustfmt, clippy, and rustdoc's warnings (broken or private intra-doc links)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 fmt: ## Format the code
 	cargo fmt --all

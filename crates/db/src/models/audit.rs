@@ -1,7 +1,7 @@
 //! The `audit_log` table: one row per catalog or user-administration mutation with the before and
 //! after states, written in the same transaction as the change. (Every mutating request also gets one
 //! structured `audit` log line, from the request middleware.) Every service writes its rows through
-//! [`write`], the one place that builds them.
+//! [`write()`], the one place that builds them.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -111,7 +111,7 @@ pub async fn list(
     Ok(rows.into_iter().map(ProductView::from).collect())
 }
 
-/// The `products` table; its create, replace and archive are [`CatalogTable`]'s. Archiving a product
+/// The `products` table; its create, replace and archive are `CatalogTable`'s. Archiving a product
 /// frees its SKU, and its stock history keeps pointing at it.
 pub struct Products;
 

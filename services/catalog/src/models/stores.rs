@@ -95,7 +95,7 @@ pub async fn list(
     Ok(rows.into_iter().map(StoreView::from).collect())
 }
 
-/// The `stores` table; its create, replace and archive are [`CatalogTable`]'s. Archiving a store frees
+/// The `stores` table; its create, replace and archive are `CatalogTable`'s. Archiving a store frees
 /// its code; it accepts no new stock, and its history stays readable.
 pub struct Stores;
 

@@ -70,7 +70,7 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether the command is one statement ([`apply`]'s one-line path): a movement or stock-in of
+    /// Whether the command is one statement (the one-line path of `apply`): a movement or stock-in of
     /// one level without `expected_quantity`.
     pub fn is_one_statement(&self) -> bool {
         self.single_line().is_some_and(apply::is_one_statement)

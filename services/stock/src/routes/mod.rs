@@ -1,7 +1,7 @@
 //! The stock service's HTTP routes, one folder per resource and one file per action:
-//! [`levels`], [`movements`] and [`transfers`] under `/stock`, and [`reports`]. The write actions share
-//! [`write`] (idempotency, trace context, the transaction and the work after commit); the reads share
-//! [`query`] (query-string parsing that names the parameter).
+//! `levels`, `movements` and `transfers` under `/stock`, and `reports`. The write actions share
+//! `write` (idempotency, trace context, the transaction and the work after commit); the reads share
+//! `query` (query-string parsing that names the parameter).
 
 pub(crate) mod levels;
 pub(crate) mod movements;
