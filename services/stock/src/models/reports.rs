@@ -7,6 +7,7 @@ use diesel::{
     sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use inventory_db::fixed::fixed;
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
@@ -122,6 +123,88 @@ struct AsOf {
     as_of: Option<DateTime<Utc>>,
 }
 
+/// The reports' statements. Each has a fixed text, so each connection parses and plans it once
+/// ([`inventory_db::fixed`]) instead of on every request. A connection keeps a statement's generic
+/// plan once it is no dearer than the custom ones, so an optional filter (a cursor, a set of stores)
+/// is a text of its own: `$n IS NULL OR …` cannot be an index condition in a generic plan, which
+/// would then read a store's whole range for every later page.
+pub mod sql {
+    /// When the newest applied event of the stores in `$1` happened.
+    pub const AS_OF: &str =
+        "SELECT max(last_event_at) AS as_of FROM ledger_levels WHERE store_id = ANY($1)";
+    /// The same over every store.
+    pub const AS_OF_ALL: &str = "SELECT max(last_event_at) AS as_of FROM ledger_levels";
+
+    macro_rules! daily {
+        ($cursor:literal, $limit:literal) => {
+            concat!(
+                "SELECT d.day, d.product_id, p.sku, p.name, d.qty_in, d.qty_out, \
+                        d.qty_in - d.qty_out AS net, d.closing \
+                 FROM ledger_daily d JOIN products p ON p.id = d.product_id \
+                 WHERE d.store_id = $1 AND d.day BETWEEN $2 AND $3",
+                $cursor,
+                " ORDER BY d.day, d.product_id LIMIT ",
+                $limit
+            )
+        };
+    }
+    /// The first page of store `$1`'s daily lines from day `$2` to `$3`.
+    pub const DAILY: &str = daily!("", "$4");
+    /// A later page: after day `$4` and product `$5`.
+    pub const DAILY_AFTER: &str = daily!(" AND (d.day, d.product_id) > ($4, $5)", "$6");
+
+    macro_rules! low_stock {
+        ($filter:literal, $limit:literal) => {
+            concat!(
+                "SELECT l.store_id, l.product_id, p.sku, p.name, l.quantity, l.reorder_level, \
+                        a.opened_at AS alert_opened_at \
+                 FROM ledger_levels l JOIN products p ON p.id = l.product_id \
+                 LEFT JOIN low_stock_alerts a ON a.store_id = l.store_id \
+                      AND a.product_id = l.product_id AND a.closed_at IS NULL \
+                 WHERE l.reorder_level > 0 AND l.quantity <= l.reorder_level",
+                $filter,
+                " ORDER BY l.store_id, l.product_id LIMIT ",
+                $limit
+            )
+        };
+    }
+    /// The first page of the stores in `$1`.
+    pub const LOW_STOCK: &str = low_stock!(" AND l.store_id = ANY($1)", "$2");
+    /// A later page of the stores in `$1`: after store `$2` and product `$3`.
+    pub const LOW_STOCK_AFTER: &str = low_stock!(
+        " AND l.store_id = ANY($1) AND (l.store_id, l.product_id) > ($2, $3)",
+        "$4"
+    );
+    /// The first page over every store.
+    pub const LOW_STOCK_ALL: &str = low_stock!("", "$1");
+    /// A later page over every store: after store `$1` and product `$2`.
+    pub const LOW_STOCK_ALL_AFTER: &str =
+        low_stock!(" AND (l.store_id, l.product_id) > ($1, $2)", "$3");
+
+    macro_rules! valuation {
+        ($cursor:literal, $limit:literal) => {
+            concat!(
+                "SELECT l.product_id, p.sku, p.name, l.quantity, p.price_cents, \
+                        (l.quantity::numeric * p.price_cents)::text AS value_cents \
+                 FROM ledger_levels l JOIN products p ON p.id = l.product_id \
+                 WHERE l.store_id = $1 AND l.quantity > 0",
+                $cursor,
+                " ORDER BY l.product_id LIMIT ",
+                $limit
+            )
+        };
+    }
+    /// The first page of store `$1`'s products with stock.
+    pub const VALUATION: &str = valuation!("", "$2");
+    /// A later page: after product `$2`.
+    pub const VALUATION_AFTER: &str = valuation!(" AND l.product_id > $2", "$3");
+    /// Store `$1`'s number of products with stock and their total value.
+    pub const VALUATION_TOTAL: &str = "SELECT count(*) AS products, \
+                COALESCE(sum(l.quantity::numeric * p.price_cents), 0)::text AS total_value_cents \
+         FROM ledger_levels l JOIN products p ON p.id = l.product_id \
+         WHERE l.store_id = $1 AND l.quantity > 0";
+}
+
 /// When the newest event applied to the ledger (for `stores`, or any store when `None`) happened;
 /// `None` when the ledger has seen nothing yet.
 #[tracing::instrument(skip_all)]
@@ -129,13 +212,11 @@ pub async fn as_of(
     conn: &mut AsyncPgConnection,
     stores: Option<&[Uuid]>,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
-    let row: AsOf = diesel::sql_query(
-        "SELECT max(last_event_at) AS as_of FROM ledger_levels \
-         WHERE $1::uuid[] IS NULL OR store_id = ANY($1)",
-    )
-    .bind::<Nullable<Array<SqlUuid>>, _>(stores)
-    .get_result(conn)
-    .await?;
+    let statement = match stores {
+        Some(stores) => fixed(sql::AS_OF).bind::<Array<SqlUuid>, _>(stores.to_vec()),
+        None => fixed(sql::AS_OF_ALL),
+    };
+    let row: AsOf = statement.get_result(conn).await?;
     Ok(row.as_of)
 }
 
@@ -150,22 +231,19 @@ pub async fn daily(
     after: Option<(NaiveDate, Uuid)>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<DailyLine>> {
-    diesel::sql_query(
-        "SELECT d.day, d.product_id, p.sku, p.name, d.qty_in, d.qty_out, \
-                d.qty_in - d.qty_out AS net, d.closing \
-         FROM ledger_daily d JOIN products p ON p.id = d.product_id \
-         WHERE d.store_id = $1 AND d.day BETWEEN $2 AND $3 \
-           AND ($4::date IS NULL OR (d.day, d.product_id) > ($4, $5)) \
-         ORDER BY d.day, d.product_id LIMIT $6",
-    )
-    .bind::<SqlUuid, _>(store)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Nullable<Date>, _>(after.map(|a| a.0))
-    .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await
+    let range = |sql| {
+        fixed(sql)
+            .bind::<SqlUuid, _>(store)
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+    };
+    let statement = match after {
+        None => range(sql::DAILY),
+        Some((day, product)) => range(sql::DAILY_AFTER)
+            .bind::<Date, _>(day)
+            .bind::<SqlUuid, _>(product),
+    };
+    statement.bind::<BigInt, _>(limit).load(conn).await
 }
 
 /// Up to `limit` levels at or under their (positive) reorder level of `stores` (every store when
@@ -177,23 +255,18 @@ pub async fn low_stock(
     after: Option<(Uuid, Uuid)>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<LowStockLine>> {
-    diesel::sql_query(
-        "SELECT l.store_id, l.product_id, p.sku, p.name, l.quantity, l.reorder_level, \
-                a.opened_at AS alert_opened_at \
-         FROM ledger_levels l JOIN products p ON p.id = l.product_id \
-         LEFT JOIN low_stock_alerts a ON a.store_id = l.store_id \
-              AND a.product_id = l.product_id AND a.closed_at IS NULL \
-         WHERE l.reorder_level > 0 AND l.quantity <= l.reorder_level \
-           AND ($1::uuid[] IS NULL OR l.store_id = ANY($1)) \
-           AND ($2::uuid IS NULL OR (l.store_id, l.product_id) > ($2, $3)) \
-         ORDER BY l.store_id, l.product_id LIMIT $4",
-    )
-    .bind::<Nullable<Array<SqlUuid>>, _>(stores)
-    .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.0))
-    .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await
+    let statement = match (stores, after) {
+        (Some(stores), None) => fixed(sql::LOW_STOCK).bind::<Array<SqlUuid>, _>(stores.to_vec()),
+        (Some(stores), Some((store, product))) => fixed(sql::LOW_STOCK_AFTER)
+            .bind::<Array<SqlUuid>, _>(stores.to_vec())
+            .bind::<SqlUuid, _>(store)
+            .bind::<SqlUuid, _>(product),
+        (None, None) => fixed(sql::LOW_STOCK_ALL),
+        (None, Some((store, product))) => fixed(sql::LOW_STOCK_ALL_AFTER)
+            .bind::<SqlUuid, _>(store)
+            .bind::<SqlUuid, _>(product),
+    };
+    statement.bind::<BigInt, _>(limit).load(conn).await
 }
 
 /// Up to `limit` products of `store` with stock, valued at their current price, by product id.
@@ -204,19 +277,13 @@ pub async fn valuation(
     after: Option<Uuid>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<ValuationLine>> {
-    diesel::sql_query(
-        "SELECT l.product_id, p.sku, p.name, l.quantity, p.price_cents, \
-                (l.quantity::numeric * p.price_cents)::text AS value_cents \
-         FROM ledger_levels l JOIN products p ON p.id = l.product_id \
-         WHERE l.store_id = $1 AND l.quantity > 0 \
-           AND ($2::uuid IS NULL OR l.product_id > $2) \
-         ORDER BY l.product_id LIMIT $3",
-    )
-    .bind::<SqlUuid, _>(store)
-    .bind::<Nullable<SqlUuid>, _>(after)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await
+    let statement = match after {
+        None => fixed(sql::VALUATION).bind::<SqlUuid, _>(store),
+        Some(product) => fixed(sql::VALUATION_AFTER)
+            .bind::<SqlUuid, _>(store)
+            .bind::<SqlUuid, _>(product),
+    };
+    statement.bind::<BigInt, _>(limit).load(conn).await
 }
 
 /// The value of all of `store`'s stock, in NUMERIC (no 64-bit overflow).
@@ -225,13 +292,8 @@ pub async fn valuation_total(
     conn: &mut AsyncPgConnection,
     store: Uuid,
 ) -> diesel::QueryResult<ValuationTotal> {
-    diesel::sql_query(
-        "SELECT count(*) AS products, \
-                COALESCE(sum(l.quantity::numeric * p.price_cents), 0)::text AS total_value_cents \
-         FROM ledger_levels l JOIN products p ON p.id = l.product_id \
-         WHERE l.store_id = $1 AND l.quantity > 0",
-    )
-    .bind::<SqlUuid, _>(store)
-    .get_result(conn)
-    .await
+    fixed(sql::VALUATION_TOTAL)
+        .bind::<SqlUuid, _>(store)
+        .get_result(conn)
+        .await
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use inventory_stock::models::outbox;
 
-use crate::helpers::{StreamEvent, TestApp, eventually, expect_json, movement};
+use crate::helpers::{StreamEvent, TestApp, eventually, expect_json, generic_plan, movement};
 
 /// Waits until the stream holds an event for every movement in the database; returns the entries.
 async fn stream_covering_movements(app: &TestApp) -> Vec<StreamEvent> {
@@ -508,11 +508,6 @@ async fn the_databases_varint_is_prosts() {
 /// vacuumed) outbox, with the generic plan forced at once.
 #[tokio::test]
 async fn the_relays_statements_walk_the_key_whatever_the_queue_was_when_planned() {
-    #[derive(diesel::QueryableByName)]
-    struct PlanLine {
-        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
     let db = inventory_testkit::TestDb::new().await;
     let config =
         inventory_stock::config::Config::new(inventory_testkit::service_config("stock", &db));
@@ -525,9 +520,6 @@ async fn the_relays_statements_walk_the_key_whatever_the_queue_was_when_planned(
         .await
         .expect("vacuum the outbox");
     let mut conn = pool.get().await.expect("a relay connection");
-    conn.batch_execute("SET plan_cache_mode = force_generic_plan")
-        .await
-        .expect("generic plans at once");
     let statements = [
         (
             "lease",
@@ -538,16 +530,7 @@ async fn the_relays_statements_walk_the_key_whatever_the_queue_was_when_planned(
         ("gone", "bigint[]", outbox::DELETE, "ARRAY[1, 2]"),
     ];
     for (name, types, sql, args) in statements {
-        conn.batch_execute(&format!("PREPARE {name}({types}) AS {sql}"))
-            .await
-            .expect("prepare");
-        let plan: Vec<PlanLine> = diesel_async::RunQueryDsl::load(
-            diesel::sql_query(format!("EXPLAIN EXECUTE {name}({args})")),
-            &mut conn,
-        )
-        .await
-        .expect("explain");
-        let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+        let plan = generic_plan(&mut conn, types, sql, args).await;
         assert!(
             plan.iter().all(|l| !l.contains("Seq Scan")),
             "{name} scans the table: {plan:#?}"

@@ -278,3 +278,31 @@ impl StreamEvent {
 pub fn movement(store: Uuid, product: Uuid, kind: &str, quantity: i64) -> Value {
     json!({ "store_id": store, "product_id": product, "type": kind, "quantity": quantity })
 }
+
+/// The plan `conn` makes for `sql` (parameters of `types`, executed with `args`) as a cached,
+/// generic plan: what a pooled connection runs once it has settled on one, whatever the values.
+pub async fn generic_plan(
+    conn: &mut diesel_async::AsyncPgConnection,
+    types: &str,
+    sql: &str,
+    args: &str,
+) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    use diesel_async::SimpleAsyncConnection;
+    conn.batch_execute(&format!(
+        "SET plan_cache_mode = force_generic_plan; DEALLOCATE ALL; PREPARE planned({types}) AS {sql}"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+    diesel::sql_query(format!("EXPLAIN EXECUTE planned({args})"))
+        .load::<PlanLine>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("explain {sql}: {e}"))
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}

@@ -1,9 +1,11 @@
 //! `/reports`: read from the ledger's projections, seeded here as the ledger worker writes them.
 
+use diesel_async::SimpleAsyncConnection;
+use inventory_stock::models::reports::sql;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, generic_plan};
 
 /// Seeds the ledger tables of one level: daily rows `(day, in, out, closing)` and the level itself.
 async fn seed_level(
@@ -336,4 +338,87 @@ async fn valuation_is_exact_beyond_64_bits() {
         text.contains(r#""value_cents":81000000000000000000000000000000000000"#),
         "each line too: {text}"
     );
+}
+
+/// Each report statement is prepared once per connection, which settles on a generic plan after a
+/// few executions. That plan must still find a store's rows, and a later page's, by the
+/// projections' keys: an `$n IS NULL OR …` filter could not be an index condition, and a generic
+/// plan would then read the whole table (`as_of`) or a store's whole range for every later page.
+/// Sequential scans are off so that these small tables show which conditions the index can take.
+/// (`LOW_STOCK_ALL`, over every store, reads the whole key by design and is not listed.)
+#[tokio::test]
+async fn report_statements_find_their_rows_by_the_keys_with_a_cached_plan() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db.connect().await;
+    conn.batch_execute("SET enable_seqscan = off")
+        .await
+        .expect("set");
+    let (id, ids) = (
+        "'00000000-0000-0000-0000-000000000001'",
+        "'{00000000-0000-0000-0000-000000000001}'",
+    );
+    let range = format!("{id}, '2026-11-01', '2026-11-30'");
+    let cases: [(&str, &str, String, &[&str]); 9] = [
+        (sql::AS_OF, "uuid[]", ids.into(), &["store_id = ANY ($1)"]),
+        (
+            sql::DAILY,
+            "uuid, date, date, bigint",
+            format!("{range}, 51"),
+            &["(store_id = $1) AND (day >= $2) AND (day <= $3)"],
+        ),
+        (
+            sql::DAILY_AFTER,
+            "uuid, date, date, date, uuid, bigint",
+            format!("{range}, '2026-11-02', {id}, 51"),
+            &[
+                "(store_id = $1) AND (day >= $2) AND (day <= $3) AND (ROW(day, product_id) > ROW($4, $5))",
+            ],
+        ),
+        (
+            sql::LOW_STOCK,
+            "uuid[], bigint",
+            format!("{ids}, 51"),
+            &["store_id = ANY ($1)"],
+        ),
+        (
+            sql::LOW_STOCK_AFTER,
+            "uuid[], uuid, uuid, bigint",
+            format!("{ids}, {id}, {id}, 51"),
+            &["(store_id = ANY ($1)) AND (ROW(store_id, product_id) > ROW($2, $3))"],
+        ),
+        (
+            sql::LOW_STOCK_ALL_AFTER,
+            "uuid, uuid, bigint",
+            format!("{id}, {id}, 51"),
+            &["ROW(store_id, product_id) > ROW($1, $2)"],
+        ),
+        (
+            sql::VALUATION,
+            "uuid, bigint",
+            format!("{id}, 51"),
+            &["store_id = $1"],
+        ),
+        (
+            sql::VALUATION_AFTER,
+            "uuid, uuid, bigint",
+            format!("{id}, {id}, 51"),
+            &["(store_id = $1) AND (product_id > $2)"],
+        ),
+        (sql::VALUATION_TOTAL, "uuid", id.into(), &["store_id = $1"]),
+    ];
+    for (statement, types, args, conditions) in cases {
+        let plan = generic_plan(&mut conn, types, statement, &args).await;
+        assert!(
+            plan.iter().all(|l| !l.contains("Seq Scan")),
+            "{statement}\nscans a table: {plan:#?}"
+        );
+        let index_conditions: Vec<&String> =
+            plan.iter().filter(|l| l.contains("Index Cond:")).collect();
+        for condition in conditions {
+            assert!(
+                index_conditions.iter().any(|l| l.contains(condition)),
+                "{statement}\ndoes not find its rows by {condition}: {plan:#?}"
+            );
+        }
+    }
 }
