@@ -45,7 +45,7 @@ WARMUP="${BENCH_WARMUP:-3s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 SALE_CONNECTIONS="${BENCH_SALE_CONNECTIONS:-32}"
 PG_CLIENTS="${BENCH_PG_CLIENTS:-8}"
-ONLY="${BENCH_ONLY:-a b c d e f g h i}"
+ONLY="${BENCH_ONLY:-a b c d e f g h i j}"
 SECS="${DURATION%s}"
 OUT="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
 STACK_SCRIPT="$ROOT/deploy/local/stack.sh"
@@ -391,6 +391,9 @@ run_scenario g "GET /reports/stores/{store}/daily, random store (uncached: the r
 # Writes of several levels per request; no limit of their own (ratio n/a): compare them run to run.
 run_scenario h "POST /stock/transfers of 1 unit, random product and stores (2 levels)" none "$SALE_CONNECTIONS" BENCH_LINES=transfer -- -s "$BENCH_DIR/lines.lua"
 run_scenario i "POST /stock/movements/batch of 10 SALEs, random levels" none "$SALE_CONNECTIONS" BENCH_LINES=10 -- -s "$BENCH_DIR/lines.lua"
+# What a point-of-sale client that may retry sends: each sale with an Idempotency-Key of its own
+# (the key's lock, its lookup and the stored response join the sale's transaction).
+run_scenario j "POST /stock/movements SALE with an Idempotency-Key, random level of $levels" sale-random "$SALE_CONNECTIONS" BENCH_HOT=0 BENCH_IDEMPOTENT=1 -- -s "$BENCH_DIR/sale.lua"
 
 # --- report -----------------------------------------------------------------------------------
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Bool, Text},
+    sql_types::{Bool, Jsonb, SmallInt, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use inventory_db::schema::idempotency_keys;
+use inventory_db::{fixed::fixed, schema::idempotency_keys};
 use uuid::Uuid;
 
 /// A stored first response.
@@ -20,8 +20,7 @@ pub struct IdempotencyRecord {
 }
 
 /// A first response to store.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = idempotency_keys)]
+#[derive(Debug)]
 pub struct NewIdempotencyRecord<'a> {
     pub user_id: Uuid,
     pub idempotency_key: &'a str,
@@ -41,7 +40,7 @@ struct Locked {
 /// Takes the transaction-scoped advisory lock of (user, key); `false` when another transaction
 /// holds it, i.e. the same request is in flight.
 pub async fn try_lock(conn: &mut AsyncPgConnection, user_id: Uuid, key: &str) -> QueryResult<bool> {
-    diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked")
+    fixed("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked")
         .bind::<Text, _>(format!("idempotency:{user_id}:{key}"))
         .get_result::<Locked>(conn)
         .await
@@ -64,19 +63,31 @@ pub async fn find(
         .optional()
 }
 
-/// Stores a first response, replacing an expired record of the same key.
+/// Stores a first response, replacing an expired record of the same key (a fixed statement:
+/// diesel would parse and plan an `ON CONFLICT DO UPDATE` on every execution).
 pub async fn save(
     conn: &mut AsyncPgConnection,
     record: &NewIdempotencyRecord<'_>,
 ) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(record)
-        .on_conflict((idempotency_keys::user_id, idempotency_keys::idempotency_key))
-        .do_update()
-        .set(record)
-        .execute(conn)
-        .await
-        .map(drop)
+    fixed(
+        "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, response_status, \
+                                       response_body, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (user_id, idempotency_key) DO UPDATE SET \
+             request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status, \
+             response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at, \
+             expires_at = EXCLUDED.expires_at",
+    )
+    .bind::<SqlUuid, _>(record.user_id)
+    .bind::<Text, _>(record.idempotency_key.to_owned())
+    .bind::<Text, _>(record.request_hash.to_owned())
+    .bind::<SmallInt, _>(record.response_status)
+    .bind::<Jsonb, _>(record.response_body.clone())
+    .bind::<Timestamptz, _>(record.created_at)
+    .bind::<Timestamptz, _>(record.expires_at)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Deletes up to `limit` expired records; returns how many.

@@ -306,3 +306,19 @@ pub async fn generic_plan(
         .map(|l| l.line)
         .collect()
 }
+
+/// The statements `conn` has prepared (and keeps, to bind and execute again).
+pub async fn prepared_statements(conn: &mut diesel_async::AsyncPgConnection) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = Text)]
+        statement: String,
+    }
+    diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load::<Prepared>(conn)
+        .await
+        .expect("pg_prepared_statements")
+        .into_iter()
+        .map(|p| p.statement)
+        .collect()
+}
