@@ -356,11 +356,12 @@ async fn lsn_of(conn: &mut AsyncPgConnection, sql: &'static str) -> Result<Lsn, 
         .map_err(|_| ApiError::internal(format!("unexpected pg_lsn `{}`", row.lsn)))
 }
 
+/// Whether the replica `conn` is connected to has replayed `lsn` (one text with the position bound,
+/// prepared once per connection, rather than a text per position).
 async fn replayed(conn: &mut PgConn<'_>, lsn: Lsn) -> bool {
-    diesel::sql_query(format!(
-        "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS replayed"
-    ))
-    .get_result::<Replayed>(conn)
-    .await
-    .is_ok_and(|r| r.replayed)
+    fixed("SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS replayed")
+        .bind::<diesel::sql_types::Text, _>(lsn.to_string())
+        .get_result::<Replayed>(conn)
+        .await
+        .is_ok_and(|r| r.replayed)
 }
