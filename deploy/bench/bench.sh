@@ -246,19 +246,25 @@ lag_sample() {
     # The first 1,000 waiting rows by key (a capped count; the oldest is among them but for a
     # transaction that ran long): counting the whole queue read its heap, bloated by the relay's
     # deletes, twice a second (12-26 ms a sample under batches; this reads the key, 2-11 ms).
-    local query="SELECT count(*), coalesce((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) FROM (SELECT created_at FROM outbox ORDER BY seq LIMIT 1000) o"
+    local query="count(*), coalesce((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0) FROM (SELECT created_at FROM outbox ORDER BY seq LIMIT 1000) o"
+    outbox=""
     if [ -n "${OUTBOX_PSQL_PID:-}" ]; then
-        printf '%s;\n' "$query" >&"${OUTBOX_PSQL[1]}"
-        read -r -t 5 outbox <&"${OUTBOX_PSQL[0]}" || outbox=""
+        # Each answer carries its query's number: one that came too late for its sample is skipped.
+        OUTBOX_ASKED=$((${OUTBOX_ASKED:-0} + 1))
+        printf 'SELECT %d, %s;\n' "$OUTBOX_ASKED" "$query" >&"${OUTBOX_PSQL[1]}"
+        local number answer
+        while read -r -t 5 number answer <&"${OUTBOX_PSQL[0]}"; do
+            [ "$number" = "$OUTBOX_ASKED" ] && { outbox="$answer"; break; }
+        done
     else
-        outbox="$("${PSQL[@]}" -tA -F' ' -c "$query")"
+        outbox="$("${PSQL[@]}" -tA -F' ' -c "SELECT $query")"
     fi
     echo "$stream $outbox"
 }
 # Samples the lag every half second into $1 until killed.
-# Its queries go to one psql session: a connection per sample (a process and a SCRAM handshake on
-# each side) cost about 2.5 % of the machine during sales, 56 µs per sale (the CPU table's
-# "sampler"). The session ends with the sampler.
+# Its queries go to one psql session: a connection per sample, twice a second, cost a psql process
+# and a SCRAM handshake on the client's side (56 µs of CPU per sale in the CPU table's "sampler",
+# now 18-26) and a new backend on the server's (under postgres). The session ends with the sampler.
 lag_sampler() {
     coproc OUTBOX_PSQL { "${PSQL[@]}" -tA -F' ' 2>/dev/null; }
     while :; do lag_sample >>"$1" 2>/dev/null || true; sleep 0.5; done
@@ -344,9 +350,11 @@ run_scenario() {
     json="$(env "${envs[@]}" wrk -t2 -c"$conns" -d"$DURATION" --timeout 5s "$@" "$GATEWAY_URL" | wrk_json)"
     # Before the sampler is reaped: its queries are its own component, not the load's.
     cpu_snap "$letter-after"
+    [ -n "$profiler" ] && roots+=(--root "profiler=$profiler")
     cpu="$(cpu_split "$letter-before" "$letter-after" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$json")" \
         "${roots[@]}" --root "sampler=$sampler" --detail postgres)"
-    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
     local during drain
     during="$(lag_max_ms "$samples")"
     drain="$(lag_drain_secs)"

@@ -18,8 +18,10 @@
 
 A root's name may be given several times (two stock instances are one component). Times come from
 /proc in clock ticks (10 ms): over a 20 s run on two cores, a component's figure is exact to about
-0.1 % of the machine. A process that exited during the run and whose parent is not in the stack is
-counted under "other" (through the machine's busy time).
+0.1 % of the machine. A process that ended during the run counts with what it spent during it only
+(its parent's reaped time holds its whole life; what it had spent before is taken off); one whose
+parent is not in the stack is counted under "other" (through the machine's busy time), and so
+are the snapshots' own time and anything else not under a root.
 """
 import argparse
 import json
@@ -76,8 +78,14 @@ def machine() -> list:
 
 
 def snap(path: str) -> None:
+    procs = processes()
+    # This process's own time so far: it is reaped by its parent during the run (a "before"
+    # snapshot) or alive at its end (an "after" one), and is the bench's, not the load's.
+    times = os.times()
+    own = round((times.user + times.system) * os.sysconf("SC_CLK_TCK"))
+    me = {"pid": str(os.getpid()), "ppid": str(os.getppid()), "ticks": own}
     with open(path, "w") as f:
-        json.dump({"machine": machine(), "procs": processes()}, f)
+        json.dump({"machine": machine(), "procs": procs, "self": me}, f)
 
 
 def split(before_path: str, after_path: str, count: int, roots: list, detail: list) -> dict:
@@ -97,9 +105,20 @@ def split(before_path: str, after_path: str, count: int, roots: list, detail: li
     ticks = dict.fromkeys(names, 0)
     parts = {name: {} for name in detail}
     procs_before, procs_after = before["procs"], after["procs"]
+    procs_after.pop(after["self"]["pid"], None)
+    # A process that ended during the run is in its parent's reaped time with its whole life: take
+    # off what it had spent before the run (and the "before" snapshot itself, reaped meanwhile).
+    earlier_life = {}
+    gone = [(pid, p[0], p[2] + p[3]) for pid, p in procs_before.items()
+            if pid not in procs_after or procs_after[pid][1] != p[1]]
+    gone.append((before["self"]["pid"], int(before["self"]["ppid"]), before["self"]["ticks"]))
+    for pid, ppid, life in gone:
+        parent_before, parent_after = procs_before.get(str(ppid)), procs_after.get(str(ppid))
+        if parent_before and parent_after and parent_before[1] == parent_after[1]:
+            earlier_life[str(ppid)] = earlier_life.get(str(ppid), 0) + life
     for pid, (ppid, start, own, reaped, process_title) in procs_after.items():
         earlier = procs_before.get(pid)
-        spent = own + reaped
+        spent = own + reaped - earlier_life.get(pid, 0)
         if earlier and earlier[1] == start:
             spent -= earlier[2] + earlier[3]
         if spent <= 0:

@@ -281,6 +281,7 @@ pub fn movement(store: Uuid, product: Uuid, kind: &str, quantity: i64) -> Value 
 
 /// The plan `conn` makes for `sql` (parameters of `types`, executed with `args`) as a cached,
 /// generic plan: what a pooled connection runs once it has settled on one, whatever the values.
+/// The connection keeps its own prepared statements and plan setting.
 pub async fn generic_plan(
     conn: &mut diesel_async::AsyncPgConnection,
     types: &str,
@@ -294,14 +295,17 @@ pub async fn generic_plan(
     }
     use diesel_async::SimpleAsyncConnection;
     conn.batch_execute(&format!(
-        "SET plan_cache_mode = force_generic_plan; DEALLOCATE ALL; PREPARE planned({types}) AS {sql}"
+        "SET plan_cache_mode = force_generic_plan; PREPARE test_planned({types}) AS {sql}"
     ))
     .await
     .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
-    diesel::sql_query(format!("EXPLAIN EXECUTE planned({args})"))
+    let plan = diesel::sql_query(format!("EXPLAIN EXECUTE test_planned({args})"))
         .load::<PlanLine>(conn)
+        .await;
+    conn.batch_execute("DEALLOCATE test_planned; RESET plan_cache_mode")
         .await
-        .unwrap_or_else(|e| panic!("explain {sql}: {e}"))
+        .expect("deallocate");
+    plan.unwrap_or_else(|e| panic!("explain {sql}: {e}"))
         .into_iter()
         .map(|l| l.line)
         .collect()
