@@ -108,6 +108,8 @@ stack_roots() {
         printf -- '--root\n%s=%s\n' "$name" "$(pid_of "$f")"
     done
 }
+# The good answers (2xx, or the one status expected) of wrk's result $1.
+answers() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$1"; }
 # Adds cpu_split's answer under "cpu" to the JSON object $1.
 with_cpu() { python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["cpu"]=json.loads(sys.argv[2]); print(json.dumps(r))' "$1" "$2"; }
 # Where a run's CPU went: the components in order of their share, then any component's detail.
@@ -188,7 +190,7 @@ limit_proxy() {
     cpu_snap limit-after
     local rate cpu
     rate="$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(round(r["ok"]/r["seconds"]))' "$json")"
-    cpu="$(cpu_split limit-before limit-after "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$json")" \
+    cpu="$(cpu_split limit-before limit-after "$(answers "$json")" \
         --root "gateway=$(pid_of "$PROXY_DIR/nginx.pid")")"
     say "    nginx keepalive proxy hop, $CONNECTIONS connections: $rate req/s"
     cpu_line "$cpu"
@@ -351,7 +353,7 @@ run_scenario() {
     # Before the sampler is reaped: its queries are its own component, not the load's.
     cpu_snap "$letter-after"
     [ -n "$profiler" ] && roots+=(--root "profiler=$profiler")
-    cpu="$(cpu_split "$letter-before" "$letter-after" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$json")" \
+    cpu="$(cpu_split "$letter-before" "$letter-after" "$(answers "$json")" \
         "${roots[@]}" --root "sampler=$sampler" --detail postgres)"
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true

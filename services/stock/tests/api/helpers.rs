@@ -6,7 +6,7 @@ use diesel::{
     QueryableByName,
     sql_types::{BigInt, Bytea, Text, Uuid as SqlUuid},
 };
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use inventory_common::auth::Role;
 use inventory_events::{STOCK_EVENTS_STREAM, StockEvent};
 use inventory_stock::{config::Config, startup};
@@ -293,7 +293,6 @@ pub async fn generic_plan(
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
         line: String,
     }
-    use diesel_async::SimpleAsyncConnection;
     conn.batch_execute(&format!(
         "SET plan_cache_mode = force_generic_plan; PREPARE test_planned({types}) AS {sql}"
     ))

@@ -3,6 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use inventory_common::auth::Role;
+use inventory_stock::models::idempotency::{self, NewIdempotencyRecord};
 use inventory_testkit::token_for;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -281,8 +282,6 @@ async fn malformed_keys_are_rejected() {
 /// UPDATE` or a raw query, and those two took a fifth of PostgreSQL's time per idempotent sale.
 #[tokio::test]
 async fn the_keys_statements_are_prepared_once_per_connection() {
-    use inventory_stock::models::idempotency::{self, NewIdempotencyRecord};
-
     let app = TestApp::spawn().await;
     let mut conn = app.db.connect().await;
     let user = Uuid::now_v7();
